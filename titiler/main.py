@@ -1,0 +1,62 @@
+"""The FastAPI application: settings in, routers and middleware wired, nothing else."""
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from titiler import __version__
+from titiler.errors import install_error_handlers
+from titiler.gdal import apply_gdal_defaults
+from titiler.middleware import CacheControlMiddleware, CompressionMiddleware, SizeLimitMiddleware
+from titiler.responses import JSONResponse
+from titiler.routers import catalog, cog_images, cog_metadata, cog_tiles, health
+from titiler.settings import ApiSettings, get_settings
+from titiler.sources import SourcePolicy
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Build the tile server for `settings` (read from the environment when omitted)."""
+    settings = settings or get_settings()
+    apply_gdal_defaults()
+    app = FastAPI(
+        title=settings.name,
+        description=settings.description,
+        version=__version__,
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+        root_path=settings.root_path,
+        debug=settings.debug,
+        default_response_class=JSONResponse,
+    )
+    app.state.settings = settings
+    app.state.source_policy = SourcePolicy(tuple(settings.allowed_sources))
+
+    for router in (
+        cog_metadata.router,
+        cog_tiles.router,
+        cog_images.router,
+        catalog.router,
+        health.router,
+    ):
+        app.include_router(router)
+    install_error_handlers(app)
+
+    # Added innermost first: CORS wraps everything, so even size-limit errors carry its headers.
+    app.add_middleware(CacheControlMiddleware, cachecontrol=settings.cachecontrol)
+    app.add_middleware(CompressionMiddleware)
+    app.add_middleware(
+        SizeLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_response_bytes=settings.max_response_bytes,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=settings.cors_allow_methods,
+        allow_headers=["*"],
+        expose_headers=["Content-Bbox", "Content-Crs"],
+    )
+    return app
+
+
+app = create_app()

@@ -1,0 +1,158 @@
+"""ASGI middleware: Cache-Control, JSON/text compression, request and response size limits."""
+
+import gzip
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from titiler.responses import JSONResponse
+
+_COMPRESSIBLE = ("application/json", "application/geo+json", "application/xml", "text/")
+_MINIMUM_COMPRESS_SIZE = 500
+
+
+class CacheControlMiddleware:
+    """Add `Cache-Control` to successful GET/HEAD responses that do not set their own."""
+
+    def __init__(self, app: ASGIApp, cachecontrol: str | None) -> None:
+        self.app = app
+        self.cachecontrol = cachecontrol
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.cachecontrol:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                headers = MutableHeaders(scope=message)
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = str(self.cachecontrol)
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+class CompressionMiddleware:
+    """Gzip JSON, XML and text when the client accepts it; images are already compressed."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = _MINIMUM_COMPRESS_SIZE) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "gzip" not in Headers(scope=scope).get("accept-encoding", ""):
+            await self.app(scope, receive, send)
+            return
+        start: MutableMapping[str, Any] = {}
+        body = bytearray()
+        passthrough = False
+
+        async def buffered_send(message: Message) -> None:
+            nonlocal passthrough
+            if message["type"] == "http.response.start":
+                headers = Headers(raw=message["headers"])
+                media_type = headers.get("content-type", "")
+                passthrough = "content-encoding" in headers or not media_type.startswith(
+                    _COMPRESSIBLE
+                )
+                if passthrough:
+                    await send(message)
+                else:
+                    start.update(message)
+                return
+            if passthrough or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            headers = MutableHeaders(raw=list(start["headers"]))
+            payload = bytes(body)
+            if len(payload) >= self.minimum_size:
+                payload = gzip.compress(payload, compresslevel=6)
+                headers["Content-Encoding"] = "gzip"
+                headers.append("Vary", "Accept-Encoding")
+            headers["Content-Length"] = str(len(payload))
+            await send({**start, "headers": headers.raw})
+            await send({"type": "http.response.body", "body": payload})
+
+        await self.app(scope, receive, buffered_send)
+
+
+class SizeLimitMiddleware:
+    """Refuse request bodies over `max_body_bytes` (413) and replace responses over
+    `max_response_bytes` with a 400 that asks for a smaller output: Lambda cannot return
+    more than 6 MB once base64-encoded, and API Gateway would answer a bare 502.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_response_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_response_bytes = max_response_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._reject(send, 413, self._body_message())
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge()
+            return message
+
+        replaced = False
+
+        async def checked_send(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start":
+                length = Headers(raw=message["headers"]).get("content-length")
+                if length is not None and int(length) > self.max_response_bytes:
+                    replaced = True
+                    await self._reject(
+                        send,
+                        400,
+                        f"The response would be {int(length)} bytes, more than the "
+                        f"{self.max_response_bytes} this server can return; ask for a smaller "
+                        "size (width/height/max_size) or a compressed format (jpeg, webp).",
+                    )
+                    return
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, checked_send)
+        except _BodyTooLarge:
+            await self._reject(send, 413, self._body_message())
+
+    def _body_message(self) -> str:
+        return f"The request body is larger than {self.max_body_bytes} bytes."
+
+    @staticmethod
+    async def _reject(send: Send, status: int, detail: str) -> None:
+        response = JSONResponse({"detail": detail}, status_code=status)
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

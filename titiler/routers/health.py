@@ -1,0 +1,25 @@
+"""Health check with the versions a bug report needs."""
+
+from typing import Any
+
+import rasterio
+from fastapi import APIRouter
+
+from titiler import __version__
+from titiler.responses import JSONResponse
+
+router = APIRouter(tags=["Health Check"])
+
+
+@router.get("/healthz", response_class=JSONResponse, summary="Health check.")
+def health() -> Any:
+    """Versions of the server and of the libraries that read the data."""
+    return {
+        "versions": {
+            "titiler": __version__,
+            "rasterio": rasterio.__version__,
+            "gdal": rasterio.__gdal_version__,
+            "proj": rasterio.__proj_version__,
+            "geos": rasterio.__geos_version__,
+        }
+    }
