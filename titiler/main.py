@@ -8,7 +8,7 @@ from titiler.errors import install_error_handlers
 from titiler.gdal import apply_gdal_defaults
 from titiler.middleware import CacheControlMiddleware, CompressionMiddleware, SizeLimitMiddleware
 from titiler.responses import JSONResponse
-from titiler.routers import catalog, cog_images, cog_metadata, cog_tiles, health
+from titiler.routers import catalog, cog_images, cog_metadata, cog_tiles, health, viewer
 from titiler.settings import ApiSettings, get_settings
 from titiler.sources import SourcePolicy
 
@@ -37,8 +37,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         cog_images.router,
         catalog.router,
         health.router,
+        viewer.router,
     ):
         app.include_router(router)
+    app.mount("/static", viewer.static_files(), name="static")
     install_error_handlers(app)
 
     # Added innermost first: CORS wraps everything, so even size-limit errors carry its headers.
