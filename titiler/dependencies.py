@@ -264,7 +264,7 @@ class StatisticsParams(Options):
         str | None,
         Query(
             description="Number of equal-width bins (10), or comma delimited bin edges.",
-            pattern=r"^\d+(,\d+)*$",
+            pattern=r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?)*$",
         ),
     ] = None
     histogram_range: Annotated[
@@ -290,6 +290,8 @@ class StatisticsParams(Options):
         if self.histogram_bins:
             edges = self.histogram_bins.split(",")
             if len(edges) == 1:
+                if not edges[0].isdigit():
+                    raise BadParameter("histogram_bins", "a bin count is a positive integer")
                 bins = int(edges[0])
                 if not 1 <= bins <= 10_000:
                     raise BadParameter("histogram_bins", "between 1 and 10000 bins")
