@@ -4,13 +4,14 @@
 # TITILER_BASE_IMAGE names another), template, `sam build`, then serves in the foreground.
 #
 # Usage: scripts/local-api.sh [--port 3000] [--host 127.0.0.1] [--skip-build | --build-only]
+#                             [--out .aws-sam/local]
 #
 # Environment:
 #   TITILER_BASE_IMAGE  base image of the function (default titiler-lambda-base:python3.11, built
 #                       by scripts/build-base-image.sh; e.g. public.ecr.aws/lambda/python:3.11)
 #   TITILER_*           other stack settings, read by render.py (see the README)
 #   EXTRA_CA_BUNDLE     CA bundle pip trusts during image builds (default: the host's bundle)
-# Files go to .aws-sam/local/, so template.yaml and .aws-sam/build stay untouched.
+# Files go to --out (default .aws-sam/local/), so template.yaml and .aws-sam/build stay untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,13 +19,15 @@ PORT=3000
 HOST=127.0.0.1
 BUILD=1
 SERVE=1
+OUT=.aws-sam/local
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) PORT=$2; shift ;;
         --host) HOST=$2; shift ;;
         --skip-build) BUILD=0 ;;
         --build-only) SERVE=0 ;;
-        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+        --out) OUT=$2; shift ;;
+        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -32,7 +35,6 @@ done
 
 SAM=${SAM:-.tools/sam/bin/sam}
 PYTHON=${PYTHON:-.venv/bin/python}
-OUT=.aws-sam/local
 STAND_IN_BASE=titiler-lambda-base:python3.11
 export TITILER_BASE_IMAGE=${TITILER_BASE_IMAGE:-$STAND_IN_BASE}
 export SAM_CLI_TELEMETRY=0
