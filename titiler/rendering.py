@@ -86,6 +86,16 @@ def _rescale_to_uint8(
     return out
 
 
+def _mask_to_uint8(mask: numpy.ndarray) -> numpy.ndarray:
+    """A mask in its data type's range (masked = min, valid = max) stretched to 0..255."""
+    if mask.dtype == numpy.uint8:
+        return mask
+    # Halved so that float64's full range (max - min) does not overflow to infinity.
+    low, high = (float(value) / 2 for value in dtype_ranges[str(mask.dtype)])
+    scaled = (mask.astype("float64") / 2 - low) / (high - low) * 255
+    return numpy.clip(numpy.round(scaled), 0, 255).astype("uint8")
+
+
 def render_image(
     image: ImageData,
     output_format: ImageFormat | None,
@@ -123,6 +133,7 @@ def render_image(
     valid_dtypes = allowed.get(output_format.value)
     if valid_dtypes and str(data.dtype) not in valid_dtypes:
         data = _rescale_to_uint8(data, mask > 0, output_range)
+        mask = _mask_to_uint8(mask)
 
     options = output_format.profile
     if output_format.driver == "GTiff":
