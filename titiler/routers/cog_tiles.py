@@ -57,6 +57,10 @@ def tile_template_url(request: Request, tms_id: str, extension: str | None = Non
     return url.replace("%7B", "{").replace("%7D", "}")
 
 
+#: Degrees the bounds are pulled in by, so a tile that only touches the data's edge is not listed.
+_EDGE = 1e-9
+
+
 def matrix_limits(
     tms: TileMatrixSet, bounds: BBox, minzoom: int, maxzoom: int, geographic_crs: Any = None
 ) -> list[dict[str, Any]]:
@@ -64,15 +68,16 @@ def matrix_limits(
     limits = []
     for zoom in range(max(minzoom, tms.minzoom), maxzoom + 1):
         matrix = tms.matrix(zoom)
-        upper_left = tms.tile(bounds[0], bounds[3], zoom, geographic_crs=geographic_crs)
-        lower_right = tms.tile(bounds[2], bounds[1], zoom, geographic_crs=geographic_crs)
+        west, south, east, north = bounds
+        upper_left = tms.tile(west + _EDGE, north - _EDGE, zoom, geographic_crs=geographic_crs)
+        lower_right = tms.tile(east - _EDGE, south + _EDGE, zoom, geographic_crs=geographic_crs)
         limits.append(
             {
                 "tileMatrix": matrix.id,
                 "minTileRow": max(min(upper_left.y, lower_right.y), 0),
-                "maxTileRow": min(max(upper_left.y, lower_right.y), matrix.matrixHeight),
+                "maxTileRow": min(max(upper_left.y, lower_right.y), matrix.matrixHeight - 1),
                 "minTileCol": max(min(upper_left.x, lower_right.x), 0),
-                "maxTileCol": min(max(upper_left.x, lower_right.x), matrix.matrixWidth),
+                "maxTileCol": min(max(upper_left.x, lower_right.x), matrix.matrixWidth - 1),
             }
         )
     return limits
