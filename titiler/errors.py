@@ -42,6 +42,10 @@ class SourceUnreadable(TilerError):
     """The source exists but its content cannot be decoded."""
 
 
+class SourceUnavailable(TilerError):
+    """The remote source is down, too slow or answers with a server error (a bad gateway)."""
+
+
 class OutputTooLarge(TilerError):
     """The requested image is larger than the server's output limits."""
 
@@ -60,6 +64,7 @@ STATUS_CODES: Mapping[type[Exception], int] = {
     SourceRefused: 403,
     SourceNotFound: 404,
     SourceUnreadable: 422,
+    SourceUnavailable: 502,
     OutputTooLarge: 400,
     ResponseTooLarge: 400,
     RequestTooLarge: 413,
@@ -112,7 +117,7 @@ def public_detail(exc: BaseException) -> str:
 
 async def _tiler_exception_handler(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
-    if status >= 500:
+    if status >= 500 and not isinstance(exc, TilerError):
         logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
         return JSONResponse({"detail": "Internal server error."}, status_code=500)
     return JSONResponse({"detail": public_detail(exc)}, status_code=status)

@@ -1,5 +1,6 @@
 """Opening sources: the source policy first, then rasterio with an allow-list of drivers."""
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -8,19 +9,31 @@ from morecantile import TileMatrixSet
 from rasterio.errors import RasterioIOError
 from rio_tiler.io import Reader
 
-from titiler.errors import BadParameter, SourceNotFound, SourceUnreadable
-from titiler.sources import SourcePolicy
+from titiler.errors import BadParameter, SourceNotFound, SourceUnavailable, SourceUnreadable
+from titiler.gdal import forget_remote_file
+from titiler.sources import SourcePolicy, check_signature, follow_redirects
 
 #: The one GDAL driver allowed to open a source. VRT, GTI, WMS and the like would let a source pull
 #: in other files or URLs behind the policy's back, so only GeoTIFF (and so COG) is opened.
 ALLOWED_DRIVER = "GTiff"
 
 _NOT_FOUND_HINTS = ("no such file", "does not exist", "http response code: 404", "http 404")
+_UNAVAILABLE_HINTS = (
+    "timed out",
+    "couldn't connect",
+    "could not connect",
+    "connection refused",
+    "connection reset",
+    "couldn't resolve",
+    "http response code: 5",
+)
 
 
 def classify_open_error(exc: RasterioIOError) -> Exception:
     """A missing source is a 404; anything else that fails to open is unreadable (422)."""
     message = str(exc).lower()
+    if any(hint in message for hint in _UNAVAILABLE_HINTS):
+        return SourceUnavailable("The source did not answer in time or could not be reached.")
     if any(hint in message for hint in _NOT_FOUND_HINTS):
         return SourceNotFound("The source does not exist or could not be reached.")
     if "not recognized" in message or "not a supported" in message:
@@ -34,13 +47,31 @@ def open_source(
 ) -> Iterator[Reader]:
     """Check `url` against `policy`, open it, and yield a rio-tiler `Reader`."""
     path = policy.check(url)
+    if path.lower().startswith(("http://", "https://")):
+        path = follow_redirects(path, policy)
+    elif not path.lower().startswith("s3://"):
+        check_signature(_first_bytes(path))
     with ExitStack() as stack:
         try:
             dataset = stack.enter_context(rasterio.open(path, driver=ALLOWED_DRIVER))
         except RasterioIOError as exc:
+            forget_remote_file(path)
             raise classify_open_error(exc) from None
         reader = Reader(path, dataset=dataset, tms=tms) if tms else Reader(path, dataset=dataset)
         yield stack.enter_context(reader)
+
+
+def _first_bytes(path: str) -> bytes:
+    """The first bytes of a local file, read before GDAL is allowed anywhere near it."""
+    if not os.path.exists(path):
+        raise SourceNotFound("The source does not exist or could not be reached.")
+    if not os.path.isfile(path):  # a directory, a FIFO that would block, a device
+        raise SourceUnreadable("The source is not a regular file.")
+    try:
+        with open(path, "rb") as file:
+            return file.read(4)
+    except OSError:
+        raise SourceUnreadable("The source is not a file this server can read.") from None
 
 
 def check_indexes(reader: Reader, indexes: list[int] | None) -> None:
