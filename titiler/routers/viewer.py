@@ -187,6 +187,7 @@ def landing_links(request: Request) -> list[Link]:
 )
 def landing(
     request: Request,
+    response: Response,
     settings: Settings,
     f: Annotated[
         Literal["html", "json"] | None,
@@ -198,10 +199,12 @@ def landing(
         title=settings.name, description=settings.description, links=landing_links(request)
     )
     as_html = f == "html" if f else wants_html(request.headers.get("accept", ""))
+    # Caches must not hand the HTML page to a JSON client, or the reverse.
+    response.headers["Vary"] = "Accept"
     if not as_html:
         return document
     base = str(request.base_url).rstrip("/")
-    return templates.TemplateResponse(
+    page = templates.TemplateResponse(
         request,
         "landing.html",
         {
@@ -214,6 +217,8 @@ def landing(
         },
         media_type="text/html",
     )
+    page.headers["Vary"] = "Accept"
+    return page
 
 
 @router.get(
@@ -241,7 +246,8 @@ def map_viewer(
                 f"Web Mercator maps); open /cog/{VIEWER_TILE_MATRIX_SET}/map.html instead."
             ),
         )
-    parameters = list(request.query_params.multi_items())
+    # Empty fields come from HTML forms (the landing page's) and mean "not set".
+    parameters = [(key, value) for key, value in request.query_params.multi_items() if value]
     tilejson_parameters = list(parameters)
     if "tilesize" not in request.query_params:
         tilejson_parameters.append(("tilesize", str(tilesize)))

@@ -72,7 +72,8 @@
   }
 
   const pageParams = new URLSearchParams(window.location.search);
-  const map = L.map("map", { zoomSnap: 0.25 });
+  // Whole zoom levels only: Leaflet 1.9 asks fractional {z} tiles after setUrl otherwise.
+  const map = L.map("map");
   map.attributionControl.setPrefix("Leaflet");
   let tileLayer = null;
   let templateBase = "";
@@ -111,7 +112,7 @@
     layer.on("load", () => {
       window.__tilesLoaded = true;
       if (window.__tileErrors === 0) {
-        setStatus(`Tiles loaded (zoom ${formatNumber(map.getZoom())}).`, "ok");
+        setStatus(`Tiles loaded (zoom ${map.getZoom()}).`, "ok");
       }
     });
   }
@@ -135,13 +136,14 @@
     // The address bar keeps the current rendering, so the view can be shared or reloaded.
     window.history.replaceState(null, "", `?${pageParams.toString()}`);
     window.__tileErrors = 0;
+    window.__tilesLoaded = false;
     errorDetailShown = false;
     if (tileLayer) tileLayer.setUrl(tileUrl());
   }
 
   function showInfo(info, tilejson) {
     const bands = (info.band_descriptions || []).map(([name, text]) =>
-      text ? `${name} (${text})` : name,
+      text && text !== name ? `${name} (${text})` : name,
     );
     addInfo("Size", `${info.width} × ${info.height}`);
     addInfo("Bands", bands.length ? bands : info.count);
@@ -206,7 +208,9 @@
     L.rectangle(bounds, { color: "#c0392b", weight: 2, fill: false, interactive: false }).addTo(
       map,
     );
-    map.fitBounds(bounds);
+    // Keep the dataset clear of the panel (right) and the status line (bottom).
+    const panelWidth = document.getElementById("panel").offsetWidth;
+    map.fitBounds(bounds, { paddingTopLeft: [20, 20], paddingBottomRight: [panelWidth + 30, 50] });
     map.setMaxZoom(Math.max(tilejson.maxzoom + 3, 18));
     showInfo(info, tilejson);
 
