@@ -9,6 +9,7 @@ import rasterio.errors
 import rio_tiler.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from rasterio._err import CPLE_BaseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("titiler")
@@ -85,6 +86,9 @@ STATUS_CODES: Mapping[type[Exception], int] = {
     morecantile.errors.PointOutsideTMSBounds: 404,
     morecantile.errors.MorecantileError: 400,
     rasterio.errors.CRSError: 400,
+    # GDAL/PROJ failures raised outside a rasterio error class, e.g. "Cannot find coordinate
+    # operations" for a Mars dataset asked in a web mercator grid: the request cannot be served.
+    CPLE_BaseError: 422,
     rasterio.errors.WindowError: 400,
     rasterio.errors.RasterioIOError: 422,
     rasterio.errors.RasterioError: 422,
@@ -93,6 +97,8 @@ STATUS_CODES: Mapping[type[Exception], int] = {
 
 # Absolute paths (server file names) and GDAL's internal prefixes never go back to a client.
 _PATH_PATTERN = re.compile(r"(?<![\w:/])/(?:[\w.\-]+/)*[\w.\-]*")
+# PROJ quotes whole PROJJSON documents in its messages; a client needs only the gist.
+_JSON_BLOB_PATTERN = re.compile(r"'\{.*?\}'(?=\s|$|[.,;)])")
 _MAX_DETAIL = 300
 
 
@@ -109,6 +115,10 @@ def public_detail(exc: BaseException) -> str:
     if isinstance(exc, TilerError) and not isinstance(exc, SourceNotFound | SourceUnreadable):
         return str(exc)
     text = " ".join(str(exc).split())
+    if "see previous exception" in text.lower() and exc.__cause__ is not None:
+        # rasterio's "Read failed. See previous exception for details." says nothing by itself.
+        text = "The source could not be read: " + " ".join(str(exc.__cause__).split())
+    text = _JSON_BLOB_PATTERN.sub("<crs>", text)
     text = _PATH_PATTERN.sub("<path>", text)
     if len(text) > _MAX_DETAIL:
         text = text[: _MAX_DETAIL - 3] + "..."

@@ -12,6 +12,9 @@ from functools import lru_cache
 GDAL_DEFAULTS: Mapping[str, str] = {
     # Never list a directory to look for sidecar files: one request, not dozens.
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    # Never read or write `.aux.xml` sidecars: statistics computed for /cog/validate must not
+    # write files next to a source, and a sidecar could change how a source reads.
+    "GDAL_PAM_ENABLED": "NO",
     # Drivers that embed code or other files stay off.
     "GDAL_VRT_ENABLE_PYTHON": "NO",
     "GDAL_VRT_ENABLE_RAWRASTERBAND": "NO",
