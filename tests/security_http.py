@@ -24,6 +24,8 @@ class ServerBehaviour:
     root: Path
     #: Request path -> Location to answer with a 302 instead of content.
     redirects: dict[str, str] = field(default_factory=dict)
+    #: Request path -> an error status to answer with instead of content.
+    statuses: dict[str, int] = field(default_factory=dict)
     #: Seconds to wait before answering a request, from request number `delay_after` on (0-based),
     #: so the app's first check can get through and GDAL's reads stall.
     delay: float = 0.0
@@ -58,6 +60,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", behaviour.redirects[path])
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if path in behaviour.statuses:
+            self._plain(behaviour.statuses[path], b"error")
             return
         file = (behaviour.root / path.lstrip("/")).resolve()
         if not file.is_relative_to(behaviour.root.resolve()) or not file.is_file():

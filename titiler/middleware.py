@@ -105,16 +105,24 @@ class SizeLimitMiddleware:
             await self._reject(send, 413, self._body_message())
             return
 
+        # Read the body before the app does: a chunked body (no Content-Length) that grows past
+        # the limit inside FastAPI's body parsing would become a 400 "error parsing the body".
+        buffered: list[Message] = []
         received = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                await self._reject(send, 413, self._body_message())
+                return
+            if not message.get("more_body", False):
+                break
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge()
-            return message
+            return buffered.pop(0) if buffered else await receive()
 
         replaced = False
 
@@ -136,10 +144,7 @@ class SizeLimitMiddleware:
                     return
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, checked_send)
-        except _BodyTooLarge:
-            await self._reject(send, 413, self._body_message())
+        await self.app(scope, limited_receive, checked_send)
 
     def _body_message(self) -> str:
         return f"The request body is larger than {self.max_body_bytes} bytes."
@@ -148,10 +153,6 @@ class SizeLimitMiddleware:
     async def _reject(send: Send, status: int, detail: str) -> None:
         response = JSONResponse({"detail": detail}, status_code=status)
         await response({"type": "http"}, _no_receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 async def _no_receive() -> Message:
