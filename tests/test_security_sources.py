@@ -583,7 +583,9 @@ def test_only_gtiff_opens_even_past_the_signature_check(
 def test_sidecar_files_are_not_read(
     client: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR: an .aux.xml next to a source is never looked at."""
+    """An .aux.xml next to a source is never read: directory listing is off (EMPTY_DIR) and PAM
+    is off, each enough on its own.
+    """
     source = site.allowed / "sidecar.tif"
     shutil.copy(site.allowed / "cog.tif", source)
     source.with_suffix(".tif.aux.xml").write_text(
@@ -591,11 +593,17 @@ def test_sidecar_files_are_not_read(
         '<MDI key="FROM_SIDECAR">yes</MDI></Metadata></PAMRasterBand></PAMDataset>'
     )
     apply_gdal_defaults()
-    assert os.environ["GDAL_DISABLE_READDIR_ON_OPEN"] == "EMPTY_DIR"
-    info = client.get("/cog/info", params={"url": str(source)})
-    assert info.status_code == 200, info.text
-    assert "FROM_SIDECAR" not in info.text
-    # The test can see a sidecar: with directory listing on, GDAL reads it.
-    monkeypatch.setenv("GDAL_DISABLE_READDIR_ON_OPEN", "NO")
-    listed = client.get("/cog/info", params={"url": str(source)})
-    assert "FROM_SIDECAR" in listed.text
+
+    def sidecar_read(readdir: str, pam: str) -> bool:
+        monkeypatch.setenv("GDAL_DISABLE_READDIR_ON_OPEN", readdir)
+        monkeypatch.setenv("GDAL_PAM_ENABLED", pam)
+        info = client.get("/cog/info", params={"url": str(source)})
+        assert info.status_code == 200, info.text
+        return "FROM_SIDECAR" in info.text
+
+    defaults = (GDAL_DEFAULTS["GDAL_DISABLE_READDIR_ON_OPEN"], GDAL_DEFAULTS["GDAL_PAM_ENABLED"])
+    assert defaults == ("EMPTY_DIR", "NO")
+    assert not sidecar_read(*defaults)
+    assert not sidecar_read("EMPTY_DIR", "YES")
+    assert not sidecar_read("NO", "NO")
+    assert sidecar_read("NO", "YES"), "the test can see a sidecar when both are on"
