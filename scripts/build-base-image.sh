@@ -93,6 +93,11 @@ if [ -z "$MIRROR" ]; then
     exit 1
 fi
 SECURITY_MIRROR=$(apt_uri_for_suite "$SUITE-security")
+if ! command -v debootstrap >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "==> installing debootstrap with apt-get (about 30 seconds)"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null
+fi
 for tool in debootstrap docker; do
     command -v "$tool" >/dev/null || { echo "error: $tool is not installed" >&2; exit 1; }
 done

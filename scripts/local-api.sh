@@ -4,7 +4,7 @@
 # TITILER_BASE_IMAGE names another), template, `sam build`, then serves in the foreground.
 #
 # Usage: scripts/local-api.sh [--port 3000] [--host 127.0.0.1] [--skip-build | --build-only]
-#                             [--out .aws-sam/local]
+#                             [--out .aws-sam/local] [-- more sam local start-api options]
 #
 # Environment:
 #   TITILER_BASE_IMAGE  base image of the function (default titiler-lambda-base:python3.11, built
@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
         --skip-build) BUILD=0 ;;
         --build-only) SERVE=0 ;;
         --out) OUT=$2; shift ;;
+        --) shift; break ;;
         -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -38,9 +39,9 @@ PYTHON=${PYTHON:-.venv/bin/python}
 STAND_IN_BASE=titiler-lambda-base:python3.11
 export TITILER_BASE_IMAGE=${TITILER_BASE_IMAGE:-$STAND_IN_BASE}
 export SAM_CLI_TELEMETRY=0
-for tool in "$SAM" "$PYTHON"; do
-    [ -x "$tool" ] || { echo "error: $tool not found; run scripts/setup-dev.sh" >&2; exit 1; }
-done
+if [ ! -x "$SAM" ] || [ ! -x "$PYTHON" ]; then
+    bash scripts/setup-dev.sh
+fi
 
 bash scripts/docker-engine.sh
 
@@ -63,6 +64,16 @@ fi
 [ -f "$OUT/build/template.yaml" ] || { echo "error: no $OUT/build; run without --skip-build" >&2; exit 1; }
 [ "$SERVE" = 1 ] || exit 0
 
+# The demo lives where the image says; the viewer module knows which map shows it best.
+image=$(sed -n 's/^ *ImageUri: *//p' "$OUT/build/template.yaml" | head -n 1)
+demo_directory=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" |
+    sed -n 's/^TITILER_DEMO_DIRECTORY=//p')
+demo_path=$(TITILER_DEMO_DIRECTORY=$demo_directory "$PYTHON" -c \
+    'from titiler.routers.viewer import demo_viewer_path; print(demo_viewer_path())' 2>/dev/null ||
+    true)
 echo "==> tile server: http://$HOST:$PORT/ (ready when sam prints 'Running on'; Ctrl-C stops it)"
+if [ -n "$demo_directory" ] && [ -n "$demo_path" ]; then
+    echo "==> demo map:    http://$HOST:$PORT$demo_path"
+fi
 exec "$SAM" local start-api --template "$OUT/build/template.yaml" --warm-containers EAGER \
-    --port "$PORT" --host "$HOST" --skip-pull-image
+    --port "$PORT" --host "$HOST" --skip-pull-image "$@"

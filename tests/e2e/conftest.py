@@ -21,7 +21,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_API = ROOT / "scripts" / "local-api.sh"
 SAM = ROOT / ".tools" / "sam" / "bin" / "sam"
-FUNCTION_ID = "TilerFunction"
 
 #: Base image, image and sam build from scratch take a few minutes; serving takes seconds.
 BUILD_TIMEOUT_S = float(os.environ.get("E2E_BUILD_TIMEOUT", "1800"))
@@ -36,15 +35,10 @@ def free_loopback_port() -> int:
         return port
 
 
-def sam_containers() -> set[str]:
-    """Ids of the containers sam local runs for the function, running or not."""
-    listing = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=sam.cli.function.name={FUNCTION_ID}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return set(listing.stdout.split())
+def docker(*arguments: str) -> str:
+    """Output of a docker command that may fail (cleanup must go on regardless)."""
+    completed = subprocess.run(["docker", *arguments], capture_output=True, text=True, check=False)
+    return completed.stdout
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -126,14 +120,18 @@ def local_api(built_function: Path, local_api_directory: Path) -> Iterator[str]:
     port = free_loopback_port()
     base_url = f"http://127.0.0.1:{port}"
     log = local_api_directory / "serve.log"
-    existing = sam_containers()
+    # The function containers join a network of their own: that is how teardown finds them
+    # without touching those of another session.
+    network = f"titiler-e2e-{os.getpid()}-{port}"
+    docker("network", "create", network)
     environment = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHON": sys.executable}
+    command = [
+        *("bash", str(LOCAL_API), "--skip-build", "--out", str(local_api_directory)),
+        *("--port", str(port), "--host", "127.0.0.1", "--", "--docker-network", network),
+    ]
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [
-                *("bash", str(LOCAL_API), "--skip-build", "--out", str(local_api_directory)),
-                *("--port", str(port), "--host", "127.0.0.1"),
-            ],
+            command,
             cwd=ROOT,
             env=environment,
             stdout=output,
@@ -145,9 +143,10 @@ def local_api(built_function: Path, local_api_directory: Path) -> Iterator[str]:
         yield base_url
     finally:
         stop(server)
-        leftovers = sam_containers() - existing
+        leftovers = docker("ps", "-aq", "--filter", f"network={network}").split()
         if leftovers:
-            subprocess.run(["docker", "rm", "-f", *sorted(leftovers)], capture_output=True)
+            docker("rm", "-f", *leftovers)
+        docker("network", "rm", network)
 
 
 @pytest.fixture(scope="session")
