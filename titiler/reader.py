@@ -1,6 +1,7 @@
 """Opening sources: the source policy first, then rasterio with an allow-list of drivers."""
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -57,6 +58,8 @@ def open_source(
         except RasterioIOError as exc:
             forget_remote_file(path)
             raise classify_open_error(exc) from None
+        if dataset.crs is None and not dataset.gcps[0]:
+            raise SourceUnreadable("The source has no georeferencing (no CRS and no GCPs).")
         reader = Reader(path, dataset=dataset, tms=tms) if tms else Reader(path, dataset=dataset)
         yield stack.enter_context(reader)
 
@@ -74,8 +77,11 @@ def _first_bytes(path: str) -> bytes:
         raise SourceUnreadable("The source is not a file this server can read.") from None
 
 
-def check_indexes(reader: Reader, indexes: list[int] | None) -> None:
+def check_indexes(reader: Reader, indexes: list[int] | None, expression: str | None = None) -> None:
     """Band indexes beyond the dataset's band count are a client error, not a GDAL crash."""
     count = reader.dataset.count if reader.dataset is not None else 0
     if indexes and max(indexes) > count:
         raise BadParameter("bidx", f"the dataset has {count} band(s)")
+    named = [int(index) for index in re.findall(r"\bb(\d+)\b", expression or "")]
+    if named and not 1 <= min(named) <= max(named) <= count:
+        raise BadParameter("expression", f"the dataset has {count} band(s) (b1 to b{count})")

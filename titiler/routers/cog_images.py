@@ -51,7 +51,7 @@ def _preview(
     check_output_size(settings, read_size["width"], read_size["height"], read_size["max_size"])
     output_crs = parse_crs(dst_crs, "dst_crs")
     with open_source(url, policy) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         image = src.preview(**bands.as_dict(), **read_size, **dataset.as_dict(), dst_crs=output_crs)
         dataset_colormap = src.colormap
     return image_response(image, output_format, render, dataset_colormap)
@@ -133,7 +133,7 @@ def _part(
     bounds_crs = parse_crs(coord_crs, "coord_crs") or WGS84_CRS
     output_crs = parse_crs(dst_crs, "dst_crs")
     with open_source(url, policy) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         image = src.part(
             bbox,
             dst_crs=output_crs,
@@ -241,7 +241,7 @@ def _feature(
     shape_crs = parse_crs(coord_crs, "coord_crs") or WGS84_CRS
     output_crs = parse_crs(dst_crs, "dst_crs")
     with open_source(url, policy) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         image = src.feature(
             geojson.model_dump(exclude_none=True),
             shape_crs=shape_crs,

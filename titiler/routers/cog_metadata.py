@@ -106,7 +106,7 @@ def statistics(
     check_output_size(settings, size.width, size.height, size.max_size)
     options = stats.statistics_options()
     with open_source(url, policy) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         image = src.preview(**bands.as_dict(), **size.read_options(), **dataset.as_dict())
     return image.statistics(**options)
 
@@ -150,7 +150,7 @@ def geojson_statistics(
         else FeatureCollection(type="FeatureCollection", features=[geojson])
     )
     with open_source(url, policy) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         for feature in collection.features:
             shape = feature.model_dump(exclude_none=True)
             image = src.feature(
@@ -188,7 +188,7 @@ def point(
     """Get the values of a dataset at one coordinate."""
     crs: CRS = parse_crs(coord_crs, "coord_crs") or WGS84_CRS
     with open_source(url, policy) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         values = src.point(lon, lat, coord_crs=crs, **bands.as_dict(), **dataset.as_dict())
     return {
         "coordinates": [lon, lat],

@@ -230,7 +230,7 @@ def _tile(
 ) -> Response:
     check_tile_index(tms, z, x, y)
     with open_source(url, policy, tms) as src:
-        check_indexes(src, bands.indexes)
+        check_indexes(src, bands.indexes, bands.expression)
         image = src.tile(
             x,
             y,
