@@ -25,7 +25,9 @@ _templates = Environment(
     loader=PackageLoader("titiler", "templates"), autoescape=select_autoescape(["xml", "html"])
 )
 
-ZoomQuery = Annotated[int | None, Query(description="Overwrite default zoom level.")]
+ZoomQuery = Annotated[
+    int | None, Query(ge=0, le=30, description="Overwrite default zoom level (0 to 30).")
+]
 TileSizeQuery = Annotated[int | None, Query(gt=0, le=4096, description="Tilesize in pixels.")]
 
 
@@ -117,6 +119,7 @@ def tileset_list(
                 "dataType": "map",
                 "crs": tms.crs.srs,
                 "boundingBox": _bounding_box(bounds, bbox_crs),
+                "accessConstraints": "unclassified",
                 "links": [
                     {
                         "href": with_query(
@@ -193,6 +196,7 @@ def tileset(
         ],
         "tileMatrixSetLimits": limits,
         "boundingBox": _bounding_box(bounds, geographic_crs),
+        "accessConstraints": "unclassified",
     }
 
 
@@ -348,7 +352,7 @@ def tilejson(
     center_x = (bounds[0] + bounds[2]) / 2
     if bounds[0] > bounds[2]:  # across the antimeridian
         center_x = ((bounds[0] + bounds[2] + 360) / 2 + 180) % 360 - 180
-    return {
+    body: dict[str, Any] = {
         "tilejson": "3.0.0",
         "version": "1.0.0",
         "scheme": "xyz",
@@ -361,6 +365,11 @@ def tilejson(
         "band_descriptions": [list(item) for item in info.band_descriptions],
         "data_type": info.dtype,
     }
+    # Datasets carrying STATISTICS_* tags expose their value range, as TiTiler does.
+    minmax = getattr(info, "minmax", None)
+    if minmax is not None:
+        body["minmax"] = minmax
+    return body
 
 
 @router.get(
