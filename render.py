@@ -283,8 +283,20 @@ def read_api_settings(env_file: Path | None = Path(".env")) -> dict[str, str]:
 def function_environment(
     settings: StackSettings, api_settings: Mapping[str, str]
 ) -> dict[str, str]:
-    """GDAL defaults, then the app's settings, then TITILER_ENV (where null removes a name)."""
-    merged: dict[str, str | None] = {**GDAL_DEFAULTS, **api_settings, **settings.env}
+    """GDAL defaults, then the app's settings, then TITILER_ENV (where null removes a name).
+
+    A REST API serves the app under `/<stage>/`; unless the app's root path is set explicitly,
+    it is set to the stage so that the links the app builds (tile URLs, TileJSON) keep it.
+    """
+    stage_defaults = (
+        {"TITILER_API_ROOT_PATH": f"/{settings.stage}"} if settings.api_type == "rest" else {}
+    )
+    merged: dict[str, str | None] = {
+        **GDAL_DEFAULTS,
+        **stage_defaults,
+        **api_settings,
+        **settings.env,
+    }
     environment = {name: value for name, value in merged.items() if value is not None}
     size = sum(len(name.encode()) + len(value.encode()) for name, value in environment.items())
     if size > LAMBDA_ENVIRONMENT_LIMIT_BYTES:

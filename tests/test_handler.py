@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -214,3 +214,15 @@ def test_recorded_events_request_the_demo_tile() -> None:
         event = json.loads((EVENTS / name).read_text())
         assert event["queryStringParameters"] == {"url": "/var/task/demo/demo.tif"}
         assert (event.get("rawPath") or event["path"]).startswith("/cog/tiles/WebMercatorQuad/")
+
+
+def test_rest_api_stage_is_kept_in_the_links_the_app_builds() -> None:
+    """Behind a REST API the app lives under `/<stage>/`; render.py sets the root path to it."""
+    staged = Mangum(
+        create_app(ApiSettings(allowed_sources=[f"{DATA}/"], root_path="/Prod")), lifespan="off"
+    )
+    event = rest_api_event("/cog/WebMercatorQuad/tilejson.json", {"url": str(COG)})
+    response = staged(event, CONTEXT)
+    assert response["statusCode"] == 200
+    tiles = urlsplit(json.loads(response_body(response))["tiles"][0])
+    assert tiles.path == "/Prod/cog/tiles/WebMercatorQuad/{z}/{x}/{y}"

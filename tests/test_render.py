@@ -301,6 +301,19 @@ def test_rest_api_url_includes_stage(monkeypatch: pytest.MonkeyPatch) -> None:
     }
 
 
+def test_rest_api_serves_the_app_under_its_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, template = rendered(monkeypatch, TITILER_API_TYPE="rest", TITILER_STAGE="qa")
+    variables = function_properties(template)["Environment"]["Variables"]
+    assert variables["TITILER_API_ROOT_PATH"] == "/qa"
+    _, template = rendered(monkeypatch, TITILER_API_TYPE="http", TITILER_STAGE="qa")
+    assert "TITILER_API_ROOT_PATH" not in function_properties(template)["Environment"]["Variables"]
+    _, template = rendered(
+        monkeypatch, TITILER_API_TYPE="rest", TITILER_STAGE="qa", TITILER_API_ROOT_PATH="/tiles"
+    )
+    variables = function_properties(template)["Environment"]["Variables"]
+    assert variables["TITILER_API_ROOT_PATH"] == "/tiles"
+
+
 def test_environment_override_extend_and_remove(monkeypatch: pytest.MonkeyPatch) -> None:
     _, template = rendered(
         monkeypatch,

@@ -6,7 +6,12 @@ from starlette.middleware.cors import CORSMiddleware
 from titiler import __version__
 from titiler.errors import install_error_handlers
 from titiler.gdal import apply_gdal_defaults
-from titiler.middleware import CacheControlMiddleware, CompressionMiddleware, SizeLimitMiddleware
+from titiler.middleware import (
+    CacheControlMiddleware,
+    CompressionMiddleware,
+    RootPathMiddleware,
+    SizeLimitMiddleware,
+)
 from titiler.responses import JSONResponse
 from titiler.routers import catalog, cog_images, cog_metadata, cog_tiles, health, viewer
 from titiler.settings import ApiSettings, get_settings
@@ -24,7 +29,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         openapi_url="/api",
         docs_url="/api.html",
         redoc_url=None,
-        root_path=settings.root_path,
         debug=settings.debug,
         default_response_class=JSONResponse,
     )
@@ -58,6 +62,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["Content-Bbox", "Content-Crs"],
     )
+    app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
     return app
 
 

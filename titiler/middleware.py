@@ -157,3 +157,18 @@ class SizeLimitMiddleware:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+class RootPathMiddleware:
+    """Serve under a path prefix (`TITILER_API_ROOT_PATH`, e.g. a REST API stage) when the
+    server in front sets none, so that every link the app builds carries the prefix.
+    """
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.root_path and scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+            scope = {**scope, "root_path": self.root_path}
+        await self.app(scope, receive, send)
