@@ -3,13 +3,14 @@
 import logging
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import morecantile.errors
 import rasterio.errors
 import rio_tiler.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from rasterio._err import CPLE_BaseError
+from rasterio._err import CPLE_BaseError, CPLE_NotSupportedError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("titiler")
@@ -88,10 +89,13 @@ STATUS_CODES: Mapping[type[Exception], int] = {
     rasterio.errors.CRSError: 400,
     # GDAL/PROJ failures raised outside a rasterio error class, e.g. "Cannot find coordinate
     # operations" for a Mars dataset asked in a web mercator grid: the request cannot be served.
+    CPLE_NotSupportedError: 400,
     CPLE_BaseError: 422,
     rasterio.errors.WindowError: 400,
     rasterio.errors.RasterioIOError: 422,
     rasterio.errors.RasterioError: 422,
+    # Client numbers too large for the arithmetic they feed (a GeoJSON coordinate of 1e305).
+    OverflowError: 400,
     ValueError: 400,
 }
 
@@ -118,6 +122,8 @@ def public_detail(exc: BaseException) -> str:
     if "see previous exception" in text.lower() and exc.__cause__ is not None:
         # rasterio's "Read failed. See previous exception for details." says nothing by itself.
         text = "The source could not be read: " + " ".join(str(exc.__cause__).split())
+    if isinstance(exc, OverflowError):
+        text = f"A number in the request is out of range ({text})."
     text = _JSON_BLOB_PATTERN.sub("<crs>", text)
     text = _PATH_PATTERN.sub("<path>", text)
     if len(text) > _MAX_DETAIL:
@@ -146,3 +152,24 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_class, _tiler_exception_handler)
     # The catch-all runs in Starlette's outermost middleware: a bug still answers JSON, not a trace.
     app.add_exception_handler(Exception, _tiler_exception_handler)
+    _document_string_details(app)
+
+
+def _document_string_details(app: FastAPI) -> None:
+    """FastAPI documents every 422 as a list of validation errors, but an unreadable source is a
+    422 with a string `detail`: the OpenAPI `detail` of a 422 says it can be either.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError", {})
+        detail = error.get("properties", {}).get("detail")
+        if detail is not None and "anyOf" not in detail:
+            error["properties"]["detail"] = {
+                "anyOf": [{k: v for k, v in detail.items() if k != "title"}, {"type": "string"}],
+                "title": detail.get("title", "Detail"),
+            }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,10 +1,13 @@
 """Opening sources: the source policy first, then rasterio with an allow-list of drivers."""
 
+import math
 import os
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
+import numpy
 import rasterio
 from morecantile import TileMatrixSet
 from rasterio.errors import RasterioIOError
@@ -60,8 +63,38 @@ def open_source(
             raise classify_open_error(exc) from None
         if dataset.crs is None and not dataset.gcps[0]:
             raise SourceUnreadable("The source has no georeferencing (no CRS and no GCPs).")
-        reader = Reader(path, dataset=dataset, tms=tms) if tms else Reader(path, dataset=dataset)
+        reader = _Reader(path, dataset=dataset, tms=tms) if tms else _Reader(path, dataset=dataset)
         yield stack.enter_context(reader)
+
+
+class _Reader(Reader):
+    """rio-tiler's Reader, refusing a `nodata` the dataset's data type cannot hold: numpy would
+    raise a TypeError deep in its masked arrays (-1 or nan for uint16 was a 500).
+    """
+
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        _check_nodata(self, kwargs.get("nodata"))
+        return super().read(*args, **kwargs)
+
+    def part(self, *args: Any, **kwargs: Any) -> Any:
+        _check_nodata(self, kwargs.get("nodata"))
+        return super().part(*args, **kwargs)
+
+    def point(self, *args: Any, **kwargs: Any) -> Any:
+        _check_nodata(self, kwargs.get("nodata"))
+        return super().point(*args, **kwargs)
+
+
+def _check_nodata(reader: Reader, nodata: float | None) -> None:
+    if nodata is None or reader.dataset is None:
+        return
+    dtype = numpy.dtype(reader.dataset.dtypes[0])
+    if dtype.kind in "iu":
+        limits = numpy.iinfo(dtype)
+        if not math.isfinite(nodata) or not limits.min <= nodata <= limits.max:
+            raise BadParameter(
+                "nodata", f"{nodata} is not a {dtype} value ({limits.min} to {limits.max})"
+            )
 
 
 def _first_bytes(path: str) -> bytes:

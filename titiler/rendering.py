@@ -13,6 +13,7 @@ from rio_tiler.utils import CRS_to_uri, linear_rescale, render
 from starlette.responses import Response
 
 from titiler.dependencies import RenderParams
+from titiler.errors import BadParameter
 
 
 class ImageFormat(StrEnum):
@@ -108,10 +109,17 @@ def render_image(
     a tile set never mixes bit depths). Data that a format cannot hold is stretched to 8 bits
     from the dataset statistics or the data type's range.
     """
+    if image.array.dtype == numpy.bool_:  # band math comparisons (b1>0): rio-tiler has no range
+        image.array = numpy.ma.MaskedArray(image.array, dtype="uint8")
     if render_params.parsed_rescale:
         image.rescale(render_params.parsed_rescale)
     if render_params.color_formula:
-        image.apply_color_formula(render_params.color_formula)
+        try:
+            image.apply_color_formula(render_params.color_formula)
+        except IndexError:  # `sigmoidal rgb ...` on a one-band image
+            raise BadParameter(
+                "color_formula", f"it names bands the image does not have ({image.count})"
+            ) from None
 
     data, mask = image.data.copy(), image.mask.copy()
     input_range = dtype_ranges[str(data.dtype)]

@@ -1,5 +1,6 @@
 """`/cog` image endpoints: preview, bounding box and GeoJSON feature images."""
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -15,6 +16,7 @@ from titiler.dependencies import (
     RenderParams,
     parse_crs,
 )
+from titiler.errors import BadParameter
 from titiler.reader import check_indexes, open_source
 from titiler.rendering import ImageFormat, image_response
 from titiler.routers.cog_tiles import _IMAGE_RESPONSES
@@ -128,6 +130,8 @@ def _part(
     render: RenderParams,
 ) -> Response:
     check_output_size(settings, read_size["width"], read_size["height"], read_size["max_size"])
+    if not all(math.isfinite(value) for value in bbox) or bbox[0] == bbox[2] or bbox[1] == bbox[3]:
+        raise BadParameter("bbox", "the bounds must be finite numbers enclosing an area")
     if read_size["max_size"] is None and not (read_size["width"] or read_size["height"]):
         read_size = {**read_size, "max_size": default_part_size(settings)}
     bounds_crs = parse_crs(coord_crs, "coord_crs") or WGS84_CRS
