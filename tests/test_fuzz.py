@@ -37,19 +37,23 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 GOOD = str(SHARED_DATA / "cog.tif")
 #: Sources a request reads: the main COG most of the time, then other data types and layouts,
 #: a corrupt file, and a few refused ones.
-URLS = [GOOD] * 8 + [
-    str(SHARED_DATA / name)
-    for name in (
-        "cog_rgba.tif",
-        "cog_int16.tif",
-        "cog_nodata_nan.tif",
-        "cog_cmap.tif",
-        "cog_scale.tif",
-        "cog_dateline.tif",
-        "nocog.tif",
-        "corrupt.tif",
-    )
-] + ["/etc/passwd", "https://169.254.169.254/latest/", "/vsicurl/http://127.0.0.1:9001/"]
+URLS = (
+    [GOOD] * 8
+    + [
+        str(SHARED_DATA / name)
+        for name in (
+            "cog_rgba.tif",
+            "cog_int16.tif",
+            "cog_nodata_nan.tif",
+            "cog_cmap.tif",
+            "cog_scale.tif",
+            "cog_dateline.tif",
+            "nocog.tif",
+            "corrupt.tif",
+        )
+    ]
+    + ["/etc/passwd", "https://169.254.169.254/latest/", "/vsicurl/http://127.0.0.1:9001/"]
+)
 
 
 def _tiles_over_the_data() -> list[dict[str, Any]]:
@@ -87,7 +91,8 @@ def tuples_as_arrays(node: Any) -> Any:
     converted = {key: tuples_as_arrays(value) for key, value in node.items()}
     if "prefixItems" in converted:
         items = converted.pop("prefixItems")
-        converted["items"] = items[0] if all(item == items[0] for item in items) else {"anyOf": items}
+        same = all(item == items[0] for item in items)
+        converted["items"] = items[0] if same else {"anyOf": items}
     return converted
 
 
