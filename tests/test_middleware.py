@@ -107,6 +107,20 @@ def test_cache_control_on_successful_gets(client: TestClient, generated: Generat
         assert response.headers["cache-control"] == CACHE, path
 
 
+def test_head_answers_like_get_without_a_body(client: TestClient, generated: Generated) -> None:
+    params = {"url": generated.uint16, "bidx": 1}
+    path = "/cog/tiles/WorldCRS84Quad/2/4/1.png"
+    got = client.get(path, params=params)
+    head = client.head(path, params=params)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "content-bbox", "cache-control"):
+        assert head.headers[name] == got.headers[name], name
+    missing = client.head("/cog/tiles/WorldCRS84Quad/2/0/0.png", params={"url": generated.uint16})
+    assert missing.status_code == 404
+    assert "cache-control" not in missing.headers
+
+
 def test_no_cache_control_on_errors(client: TestClient, generated: Generated) -> None:
     for path, params in (
         ("/cog/tiles/WorldCRS84Quad/2/0/0.png", {"url": generated.uint16}),  # 404

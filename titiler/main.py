@@ -9,6 +9,7 @@ from titiler.gdal import apply_gdal_defaults
 from titiler.middleware import (
     CacheControlMiddleware,
     CompressionMiddleware,
+    HeadMiddleware,
     RootPathMiddleware,
     SizeLimitMiddleware,
 )
@@ -48,6 +49,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     # Added innermost first: CORS wraps everything, so even size-limit errors carry its headers.
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(CacheControlMiddleware, cachecontrol=settings.cachecontrol)
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(

@@ -172,3 +172,26 @@ class RootPathMiddleware:
         if self.root_path and scope["type"] in ("http", "websocket") and not scope.get("root_path"):
             scope = {**scope, "root_path": self.root_path}
         await self.app(scope, receive, send)
+
+
+class HeadMiddleware:
+    """Answer HEAD like GET without the body (FastAPI routes GET only): map clients and CDNs
+    probe tiles with HEAD and expect the same status and headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
