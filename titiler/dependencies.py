@@ -21,6 +21,7 @@ from titiler.errors import BadParameter
 ColorMapName: Any = Literal[tuple(sorted(cmap.list()))]
 
 _MAX_EXPRESSION_LENGTH = 1000
+_FLOAT32_MAX = 3.4028234663852886e38
 # Band math is evaluated by numexpr, which has no attribute access or calls beyond its own math
 # functions; this whitelist also keeps quotes, brackets and dunder names out before it runs.
 _EXPRESSION_CHARACTERS = re.compile(r"^[\w\s.+\-*/%<>=!&|~^(),;:?]+$")
@@ -281,6 +282,9 @@ class StatisticsParams(Options):
         if self.categorical is not None:
             options["categorical"] = self.categorical
         if self.categories is not None:
+            # Counted in float32: a larger value becomes inf, and inf is no JSON number.
+            if not all(math.isfinite(c) and abs(c) <= _FLOAT32_MAX for c in self.categories):
+                raise BadParameter("c", "categories must be finite numbers within float32 range")
             options["categories"] = self.categories
         options["hist_options"] = self._histogram_options()
         return options

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy
 import rasterio
+import rasterio.features
 from morecantile import TileMatrixSet
 from rasterio.errors import RasterioIOError
 from rio_tiler.io import Reader
@@ -83,6 +84,18 @@ class _Reader(Reader):
     def point(self, *args: Any, **kwargs: Any) -> Any:
         _check_nodata(self, kwargs.get("nodata"))
         return super().point(*args, **kwargs)
+
+    def feature(self, shape: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        # A point or a straight axis-aligned line has no area: rio-tiler divided by zero (500).
+        # Statistics align the bounds to the pixel grid first, so they still read its pixels.
+        if not kwargs.get("align_bounds_with_dataset"):
+            try:
+                minx, miny, maxx, maxy = rasterio.features.bounds(shape)
+            except (IndexError, KeyError, TypeError, ValueError):
+                raise BadParameter("geojson", "the geometry has no coordinates") from None
+            if minx == maxx or miny == maxy:
+                raise BadParameter("geojson", "the feature has no area to draw (a point or line)")
+        return super().feature(shape, *args, **kwargs)
 
 
 def _check_nodata(reader: Reader, nodata: float | None) -> None:
