@@ -35,7 +35,7 @@ _UNAVAILABLE_HINTS = (
 
 
 def classify_open_error(exc: RasterioIOError) -> Exception:
-    """A missing source is a 404; anything else that fails to open is unreadable (422)."""
+    """A missing source is a 404, one down or too slow a 502; anything else is unreadable (422)."""
     message = str(exc).lower()
     if any(hint in message for hint in _UNAVAILABLE_HINTS):
         return SourceUnavailable("The source did not answer in time or could not be reached.")
