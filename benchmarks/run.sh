@@ -22,10 +22,10 @@ cd "$(dirname "$0")/.."
 
 ROOT=$(pwd)
 OUT=${BENCH_OUT:-artifacts/bench}
-PY=.venv/bin/python
-REF=.tools/titiler-ref/bin/python
-mkdir -p "$OUT"
 case "$OUT" in /*) ;; *) OUT="$ROOT/$OUT" ;; esac
+PY=$ROOT/.venv/bin/python
+REF=$ROOT/.tools/titiler-ref/bin/python
+mkdir -p "$OUT"
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(warm floor cold remote image)
 want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
@@ -71,8 +71,8 @@ if want floor; then
     echo "## 2. Overhead over the floor (rio-tiler alone), in-process, same tiles"
     "$PY" benchmarks/bench_floor.py --app ours --json "$OUT/floor_ours.json"
     # -P and another cwd: this tree's titiler/ must not shadow TiTiler's.
-    (cd /tmp && "$ROOT/$REF" -P "$ROOT/benchmarks/bench_floor.py" --app titiler \
-        --json "$ROOT/$OUT/floor_titiler.json")
+    (cd /tmp && "$REF" -P "$ROOT/benchmarks/bench_floor.py" --app titiler \
+        --json "$OUT/floor_titiler.json")
     echo
 fi
 if want cold; then
