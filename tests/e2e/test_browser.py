@@ -109,7 +109,9 @@ class BrowserLog:
         return self.failed_requests + self.error_responses + self.console_errors
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an asyncio loop running on the main thread while it is
+# open, and Mangum (test_handler.py) cannot run its own loop until it is closed.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
