@@ -3,6 +3,7 @@
 import base64
 import importlib.util
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,3 +227,30 @@ def test_rest_api_stage_is_kept_in_the_links_the_app_builds() -> None:
     assert response["statusCode"] == 200
     tiles = urlsplit(json.loads(response_body(response))["tiles"][0])
     assert tiles.path == "/Prod/cog/tiles/WebMercatorQuad/{z}/{x}/{y}"
+
+
+def test_invocations_read_on_one_long_lived_thread(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Lambda invocation is its own event-loop run; reads must still land on a warm thread
+    (a fresh one rebuilds GDAL's and PROJ's per-thread state: about 8 ms a tile).
+    """
+    from titiler.routers import cog_tiles
+
+    threads: list[threading.Thread] = []
+    open_source = cog_tiles.open_source
+
+    def recording_open_source(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return open_source(*args, **kwargs)
+
+    monkeypatch.setattr(cog_tiles, "open_source", recording_open_source)
+    handler = Mangum(app, lifespan="off")
+    for _ in range(3):
+        response = handler(http_api_event(TILE_PATH, {"url": str(COG)}), CONTEXT)
+        assert response["statusCode"] == 200
+
+    assert len(threads) == 3
+    assert len({thread.ident for thread in threads}) == 1
+    assert threads[0].name.startswith("titiler-worker")
+    assert threads[0].is_alive()

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from color_operations import parse_operations
-from fastapi import Query
+from fastapi import Depends, Query
 from rasterio.crs import CRS
 from rasterio.errors import CRSError
 from rio_tiler.colormap import cmap, parse_color
 from rio_tiler.types import ColorMapType, RIOResampling, WarpResampling
 
+from titiler.concurrency import on_event_loop
 from titiler.errors import BadParameter
 
 ColorMapName: Any = Literal[tuple(sorted(cmap.list()))]
@@ -312,3 +313,13 @@ class StatisticsParams(Options):
                 raise BadParameter("histogram_range", "min must not exceed max")
             options["range"] = [low, high]
         return options
+
+
+# Parameter groups as FastAPI dependencies, parsed on the event loop (no worker-thread hop).
+Bands = Annotated[BandParams, Depends(on_event_loop(BandParams))]
+DatasetOptions = Annotated[DatasetParams, Depends(on_event_loop(DatasetParams))]
+TileOptions = Annotated[TileParams, Depends(on_event_loop(TileParams))]
+Rendering = Annotated[RenderParams, Depends(on_event_loop(RenderParams))]
+PreviewSize = Annotated[PreviewSizeParams, Depends(on_event_loop(PreviewSizeParams))]
+PartSize = Annotated[PartSizeParams, Depends(on_event_loop(PartSizeParams))]
+StatisticsOptions = Annotated[StatisticsParams, Depends(on_event_loop(StatisticsParams))]

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from titiler import __version__
+from titiler.concurrency import configure_worker_threads
 from titiler.errors import install_error_handlers
 from titiler.gdal import apply_gdal_defaults
 from titiler.middleware import (
@@ -23,6 +24,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the tile server for `settings` (read from the environment when omitted)."""
     settings = settings or get_settings()
     apply_gdal_defaults()
+    configure_worker_threads(settings.worker_threads)
     app = FastAPI(
         title=settings.name,
         description=settings.description,

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from titiler.concurrency import DEFAULT_WORKER_THREADS
 from titiler.demo import DEMO_DIRECTORY
 
 #: Sources allowed when `TITILER_API_ALLOWED_SOURCES` is not set: the embedded demo data and any
@@ -49,6 +50,8 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     #: Largest response body, in bytes, before base64 (Lambda answers at most 6 MB after base64).
     max_response_bytes: int = Field(default=4_500_000, ge=1)
+    #: Requests that may read and render at once (threads that live as long as the process).
+    worker_threads: int = Field(default=DEFAULT_WORKER_THREADS, ge=1, le=1024)
 
     @field_validator("cors_origins", "allowed_sources", mode="before")
     @classmethod

@@ -9,11 +9,12 @@ from rio_tiler.colormap import cmap as colormaps
 from rio_tiler.models import ImageData
 from starlette.responses import Response
 
+from titiler.concurrency import in_worker_thread
 from titiler.dependencies import ColorMapName
 from titiler.errors import BadParameter
 from titiler.rendering import ImageFormat
 from titiler.responses import JSONResponse
-from titiler.routers.common import TileMatrixSetId
+from titiler.routers.common import TileMatrixSetId, load_tile_matrix_set
 
 router = APIRouter()
 
@@ -28,6 +29,7 @@ def _json_only(f: str | None) -> None:
 
 
 @router.get("/tileMatrixSets", response_class=JSONResponse, tags=["Tiling Schemes"])
+@in_worker_thread
 def tile_matrix_sets(request: Request, f: FormatQuery = None) -> Any:
     """Retrieve the list of available tiling schemes (tile matrix sets)."""
     _json_only(f)
@@ -55,17 +57,19 @@ def tile_matrix_sets(request: Request, f: FormatQuery = None) -> Any:
     name="tile_matrix_set",
     tags=["Tiling Schemes"],
 )
+@in_worker_thread
 def tile_matrix_set(
     tileMatrixSetId: Annotated[TileMatrixSetId, Path(description="Tile matrix set identifier.")],
     f: FormatQuery = None,
 ) -> Any:
     """Retrieve the definition of the specified tiling scheme (tile matrix set)."""
     _json_only(f)
-    tms = morecantile.tms.get(tileMatrixSetId)
+    tms = load_tile_matrix_set(tileMatrixSetId)
     return tms.model_dump(exclude_none=True, mode="json")
 
 
 @router.get("/colorMaps", response_class=JSONResponse, tags=["ColorMaps"])
+@in_worker_thread
 def colormap_list(request: Request, f: FormatQuery = None) -> Any:
     """Retrieve the list of available colormaps."""
     _json_only(f)
@@ -118,6 +122,7 @@ def legend_image(
     tags=["ColorMaps"],
     responses={200: {"content": {"application/json": {}, "image/png": {}}}},
 )
+@in_worker_thread
 def colormap(
     colorMapId: Annotated[ColorMapName, Path(description="Colormap name.")],
     f: FormatQuery = None,

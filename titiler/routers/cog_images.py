@@ -3,16 +3,20 @@
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from geojson_pydantic import Feature
 from rio_tiler.constants import WGS84_CRS
 from starlette.responses import Response
 
+from titiler.concurrency import in_worker_thread
 from titiler.dependencies import (
     BandParams,
+    Bands,
+    DatasetOptions,
     DatasetParams,
-    PartSizeParams,
-    PreviewSizeParams,
+    PartSize,
+    PreviewSize,
+    Rendering,
     RenderParams,
     parse_crs,
 )
@@ -60,14 +64,15 @@ def _preview(
 
 
 @router.get("/preview", responses=_IMAGE_RESPONSES, response_class=Response)
+@in_worker_thread
 def preview(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    size: Annotated[PreviewSizeParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    size: PreviewSize,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     format: FormatQuery = None,
     dst_crs: DstCrsQuery = None,
 ) -> Response:
@@ -78,15 +83,16 @@ def preview(
 
 
 @router.get("/preview.{format}", responses=_IMAGE_RESPONSES, response_class=Response)
+@in_worker_thread
 def preview_with_format(
     format: FormatPath,
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    size: Annotated[PreviewSizeParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    size: PreviewSize,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     dst_crs: DstCrsQuery = None,
 ) -> Response:
     """Create a preview of a dataset in the format of the extension."""
@@ -98,6 +104,7 @@ def preview_with_format(
 @router.get(
     "/preview/{width}x{height}.{format}", responses=_IMAGE_RESPONSES, response_class=Response
 )
+@in_worker_thread
 def preview_with_size(
     width: WidthPath,
     height: HeightPath,
@@ -105,9 +112,9 @@ def preview_with_size(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     max_size: Annotated[int | None, Query(gt=0, description="Ignored with a size.")] = None,
     dst_crs: DstCrsQuery = None,
 ) -> Response:
@@ -155,6 +162,7 @@ def _part(
     responses=_IMAGE_RESPONSES,
     response_class=Response,
 )
+@in_worker_thread
 def bbox_image(
     minx: MinX,
     miny: MinY,
@@ -164,10 +172,10 @@ def bbox_image(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    size: Annotated[PartSizeParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    size: PartSize,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     coord_crs: CoordCrsQuery = None,
     dst_crs: DstCrsQuery = None,
 ) -> Response:
@@ -192,6 +200,7 @@ def bbox_image(
     responses=_IMAGE_RESPONSES,
     response_class=Response,
 )
+@in_worker_thread
 def bbox_image_with_size(
     minx: MinX,
     miny: MinY,
@@ -203,9 +212,9 @@ def bbox_image_with_size(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     max_size: Annotated[int | None, Query(gt=0, description="Ignored with a size.")] = None,
     coord_crs: CoordCrsQuery = None,
     dst_crs: DstCrsQuery = None,
@@ -262,15 +271,16 @@ GeoJSONBody = Annotated[Feature, Body(description="GeoJSON Feature.")]
 
 
 @router.post("/feature", responses=_IMAGE_RESPONSES, response_class=Response)
+@in_worker_thread
 def feature_image(
     geojson: GeoJSONBody,
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    size: Annotated[PartSizeParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    size: PartSize,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     format: FormatQuery = None,
     coord_crs: CoordCrsQuery = None,
     dst_crs: DstCrsQuery = None,
@@ -292,16 +302,17 @@ def feature_image(
 
 
 @router.post("/feature.{format}", responses=_IMAGE_RESPONSES, response_class=Response)
+@in_worker_thread
 def feature_image_with_format(
     geojson: GeoJSONBody,
     format: FormatPath,
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    size: Annotated[PartSizeParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    size: PartSize,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     coord_crs: CoordCrsQuery = None,
     dst_crs: DstCrsQuery = None,
 ) -> Response:
@@ -324,6 +335,7 @@ def feature_image_with_format(
 @router.post(
     "/feature/{width}x{height}.{format}", responses=_IMAGE_RESPONSES, response_class=Response
 )
+@in_worker_thread
 def feature_image_with_size(
     geojson: GeoJSONBody,
     width: WidthPath,
@@ -332,9 +344,9 @@ def feature_image_with_size(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     max_size: Annotated[int | None, Query(gt=0, description="Ignored with a size.")] = None,
     coord_crs: CoordCrsQuery = None,
     dst_crs: DstCrsQuery = None,

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import MultiPolygon, Polygon
 from pydantic import BaseModel
@@ -13,12 +13,13 @@ from rio_tiler.constants import WGS84_CRS
 from rio_tiler.models import BandStatistics, Info
 from rio_tiler.types import BBox
 
+from titiler.concurrency import in_worker_thread
 from titiler.dependencies import (
-    BandParams,
-    DatasetParams,
-    PartSizeParams,
-    PreviewSizeParams,
-    StatisticsParams,
+    Bands,
+    DatasetOptions,
+    PartSize,
+    PreviewSize,
+    StatisticsOptions,
     parse_crs,
 )
 from titiler.reader import check_indexes, open_source
@@ -61,6 +62,7 @@ def bounds_to_geometry(bounds: BBox) -> Polygon | MultiPolygon:
     response_class=JSONResponse,
     summary="Return dataset's basic info.",
 )
+@in_worker_thread
 def info(url: SourceUrl, policy: Policy) -> Any:
     """Return dataset's basic info."""
     with open_source(url, policy) as src:
@@ -74,6 +76,7 @@ def info(url: SourceUrl, policy: Policy) -> Any:
     response_class=GeoJSONResponse,
     summary="Return dataset's basic info as a GeoJSON feature.",
 )
+@in_worker_thread
 def info_geojson(url: SourceUrl, policy: Policy, crs: CrsQuery = None) -> Any:
     """Return dataset's basic info as a GeoJSON feature."""
     geographic_crs = parse_crs(crs, "crs") or WGS84_CRS
@@ -93,14 +96,15 @@ def info_geojson(url: SourceUrl, policy: Policy, crs: CrsQuery = None) -> Any:
     response_class=JSONResponse,
     summary="Return dataset's statistics.",
 )
+@in_worker_thread
 def statistics(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    size: Annotated[PreviewSizeParams, Depends()],
-    stats: Annotated[StatisticsParams, Depends()],
+    bands: Bands,
+    dataset: DatasetOptions,
+    size: PreviewSize,
+    stats: StatisticsOptions,
 ) -> Any:
     """Get dataset statistics, computed on a preview (`max_size` 1024 by default)."""
     check_output_size(settings, size.width, size.height, size.max_size)
@@ -118,6 +122,7 @@ def statistics(
     response_class=GeoJSONResponse,
     summary="Return dataset's statistics from a Feature or FeatureCollection.",
 )
+@in_worker_thread
 def geojson_statistics(
     geojson: Annotated[
         FeatureCollection | Feature, Body(description="GeoJSON Feature or FeatureCollection.")
@@ -125,10 +130,10 @@ def geojson_statistics(
     url: SourceUrl,
     policy: Policy,
     settings: Settings,
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    size: Annotated[PartSizeParams, Depends()],
-    stats: Annotated[StatisticsParams, Depends()],
+    bands: Bands,
+    dataset: DatasetOptions,
+    size: PartSize,
+    stats: StatisticsOptions,
     coord_crs: CoordCrsQuery = None,
     dst_crs: DstCrsQuery = None,
     cover_scale: Annotated[
@@ -176,13 +181,14 @@ def geojson_statistics(
     response_class=JSONResponse,
     summary="Return a value for a point.",
 )
+@in_worker_thread
 def point(
     lon: Annotated[float, Path(description="Longitude (or X in coord_crs).")],
     lat: Annotated[float, Path(description="Latitude (or Y in coord_crs).")],
     url: SourceUrl,
     policy: Policy,
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
+    bands: Bands,
+    dataset: DatasetOptions,
     coord_crs: CoordCrsQuery = None,
 ) -> Any:
     """Get the values of a dataset at one coordinate."""
@@ -204,6 +210,7 @@ def point(
     response_class=JSONResponse,
     summary="Validate a Cloud Optimized GeoTIFF.",
 )
+@in_worker_thread
 def validate(
     url: SourceUrl,
     policy: Policy,

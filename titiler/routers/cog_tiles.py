@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import morecantile
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from morecantile import TileMatrixSet
 from rio_tiler.constants import WGS84_CRS
@@ -13,11 +13,22 @@ from rio_tiler.utils import CRS_to_uri
 from starlette.responses import Response
 from starlette.routing import NoMatchFound
 
-from titiler.dependencies import BandParams, DatasetParams, RenderParams, TileParams, parse_crs
+from titiler.concurrency import in_worker_thread
+from titiler.dependencies import (
+    BandParams,
+    Bands,
+    DatasetOptions,
+    DatasetParams,
+    Rendering,
+    RenderParams,
+    TileOptions,
+    TileParams,
+    parse_crs,
+)
 from titiler.reader import check_indexes, open_source
 from titiler.rendering import ImageFormat, image_response
 from titiler.responses import JSONResponse, XMLResponse
-from titiler.routers.common import TMS, Policy, SourceUrl, check_tile_index
+from titiler.routers.common import TMS, Policy, SourceUrl, check_tile_index, load_tile_matrix_set
 
 router = APIRouter(prefix="/cog", tags=["Cloud Optimized GeoTIFF"])
 
@@ -98,6 +109,7 @@ def _bounding_box(bounds: BBox, crs: Any) -> dict[str, Any]:
     response_class=JSONResponse,
     summary="Retrieve a list of available raster tilesets for the specified dataset.",
 )
+@in_worker_thread
 def tileset_list(
     request: Request,
     url: SourceUrl,
@@ -112,7 +124,7 @@ def tileset_list(
     query = query_without(request, "crs")
     tilesets = []
     for tms_id in morecantile.tms.list():
-        tms = morecantile.tms.get(tms_id)
+        tms = load_tile_matrix_set(tms_id)
         tilesets.append(
             {
                 "title": f"tileset tiled using {tms_id} TileMatrixSet",
@@ -151,6 +163,7 @@ def tileset_list(
     response_class=JSONResponse,
     summary="Retrieve the raster tileset metadata for the dataset and tile matrix set.",
 )
+@in_worker_thread
 def tileset(
     request: Request,
     tms: TMS,
@@ -274,6 +287,7 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     name="tile_with_format",
     summary="Create a map tile in the given format.",
 )
+@in_worker_thread
 def tile_with_format(
     z: ZPath,
     x: XPath,
@@ -282,10 +296,10 @@ def tile_with_format(
     format: Annotated[ImageFormat, Path(description="Output image format.")],
     url: SourceUrl,
     policy: Policy,
-    tile_options: Annotated[TileParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    tile_options: TileOptions,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     tilesize: TileSizeQuery = None,
 ) -> Response:
     """Create a map tile from a dataset, in the format of the extension."""
@@ -299,6 +313,7 @@ def tile_with_format(
     name="tile",
     summary="Create a map tile (PNG when any pixel is masked, JPEG otherwise).",
 )
+@in_worker_thread
 def tile(
     z: ZPath,
     x: XPath,
@@ -306,10 +321,10 @@ def tile(
     tms: TMS,
     url: SourceUrl,
     policy: Policy,
-    tile_options: Annotated[TileParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    tile_options: TileOptions,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     tilesize: TileSizeQuery = None,
     format: Annotated[ImageFormat | None, Query(description="Output image format.")] = None,
 ) -> Response:
@@ -322,15 +337,16 @@ def tile(
     response_class=JSONResponse,
     summary="Return a TileJSON document for the dataset.",
 )
+@in_worker_thread
 def tilejson(
     request: Request,
     tms: TMS,
     url: SourceUrl,
     policy: Policy,
-    tile_options: Annotated[TileParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    tile_options: TileOptions,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     tilesize: TileSizeQuery = 512,
     tile_format: Annotated[
         ImageFormat | None, Query(description="Output image format of the tiles.")
@@ -377,14 +393,15 @@ def tilejson(
     response_class=XMLResponse,
     summary="OGC WMTS (RESTful) capabilities document.",
 )
+@in_worker_thread
 def wmts(
     request: Request,
     url: SourceUrl,
     policy: Policy,
-    tile_options: Annotated[TileParams, Depends()],
-    bands: Annotated[BandParams, Depends()],
-    dataset: Annotated[DatasetParams, Depends()],
-    render: Annotated[RenderParams, Depends()],
+    tile_options: TileOptions,
+    bands: Bands,
+    dataset: DatasetOptions,
+    render: Rendering,
     tile_format: Annotated[ImageFormat, Query(description="Output image type (png).")] = (
         ImageFormat.png
     ),
@@ -412,7 +429,7 @@ def wmts(
     with open_source(url, policy) as src:
         bounds = src.get_geographic_bounds(WGS84_CRS)
         for tms_id in morecantile.tms.list():
-            tms = morecantile.tms.get(tms_id)
+            tms = load_tile_matrix_set(tms_id)
             try:
                 with open_source(url, policy, tms) as tiled:
                     zooms = (tiled.minzoom, tiled.maxzoom)

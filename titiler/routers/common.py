@@ -1,11 +1,13 @@
 """Dependencies shared by the routers: the source `url`, the policy, tile matrix sets, limits."""
 
+import functools
 from typing import Annotated, Any, Literal
 
 import morecantile
 from fastapi import Depends, Path, Query, Request
 from morecantile import TileMatrixSet
 
+from titiler.concurrency import on_event_loop
 from titiler.errors import BadParameter, OutputTooLarge
 from titiler.settings import ApiSettings
 from titiler.sources import SourcePolicy
@@ -16,13 +18,13 @@ TileMatrixSetId: Any = Literal[tuple(morecantile.tms.list())]
 EXTRA_ZOOM_LEVELS = 6
 
 
-def get_app_settings(request: Request) -> ApiSettings:
+async def get_app_settings(request: Request) -> ApiSettings:
     """The settings the app was built with (tests build apps with their own)."""
     settings: ApiSettings = request.app.state.settings
     return settings
 
 
-def get_source_policy(request: Request) -> SourcePolicy:
+async def get_source_policy(request: Request) -> SourcePolicy:
     """The source policy the app was built with."""
     policy: SourcePolicy = request.app.state.source_policy
     return policy
@@ -40,10 +42,20 @@ def get_tile_matrix_set(
     ],
 ) -> TileMatrixSet:
     """The tile matrix set named in the path."""
-    return morecantile.tms.get(tileMatrixSetId)
+    return load_tile_matrix_set(tileMatrixSetId)
 
 
-TMS = Annotated[TileMatrixSet, Depends(get_tile_matrix_set)]
+@functools.cache
+def load_tile_matrix_set(identifier: str) -> TileMatrixSet:
+    """One instance per identifier for the process's life.
+
+    morecantile hands out a fresh copy on every `get` (0.2 ms, its transformers rebuilt); nothing
+    here modifies a tile matrix set, and pyproj's transformers are thread-safe since 3.1.
+    """
+    return morecantile.tms.get(identifier)
+
+
+TMS = Annotated[TileMatrixSet, Depends(on_event_loop(get_tile_matrix_set))]
 
 
 def check_tile_index(tms: TileMatrixSet, z: int, x: int, y: int) -> None:

@@ -6,12 +6,14 @@ import rasterio
 from fastapi import APIRouter
 
 from titiler import __version__
+from titiler.concurrency import in_worker_thread
 from titiler.responses import JSONResponse
 
 router = APIRouter(tags=["Health Check"])
 
 
 @router.get("/healthz", response_class=JSONResponse, summary="Health check.")
+@in_worker_thread
 def health() -> Any:
     """Versions of the server and of the libraries that read the data."""
     return {

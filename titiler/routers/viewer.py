@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from titiler.concurrency import in_worker_thread
 from titiler.demo import DEMO_ELEVATION_RANGE, demo_path
 from titiler.routers.common import TMS, Settings, SourceUrl
 
@@ -185,6 +186,7 @@ def landing_links(request: Request) -> list[Link]:
     responses={200: {"content": {"text/html": {}, "application/json": {}}}},
     operation_id="getLandingPage",
 )
+@in_worker_thread
 def landing(
     request: Request,
     response: Response,
@@ -227,6 +229,7 @@ def landing(
     operation_id="getMapViewer",
     responses={400: {"description": "The tile matrix set cannot be shown by this viewer."}},
 )
+@in_worker_thread
 def map_viewer(
     request: Request,
     tile_matrix_set: TMS,
