@@ -5,16 +5,15 @@ statistics and the colormap list from the API, with URLs relative to the page so
 under any path prefix (an API Gateway stage, a `root_path`).
 """
 
+import functools
 import os
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from titiler.concurrency import in_worker_thread
 from titiler.demo import DEMO_ELEVATION_RANGE, demo_path
@@ -43,12 +42,25 @@ RENDER_ONLY_PARAMETERS = frozenset(
     }
 )
 
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.PackageLoader("titiler", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
+
+
+@functools.cache
+def page_templates() -> "Jinja2Templates":
+    """The page templates, loaded on the first page served: Jinja2 is 12 ms of a cold start
+    that most Lambda invocations (tiles) never need.
+    """
+    import jinja2
+    from starlette.templating import Jinja2Templates
+
+    return Jinja2Templates(
+        env=jinja2.Environment(
+            loader=jinja2.PackageLoader("titiler", "templates"),
+            autoescape=jinja2.select_autoescape(["html"]),
+        )
     )
-)
+
 
 router = APIRouter(tags=["Viewer"])
 
@@ -206,7 +218,7 @@ def landing(
     if not as_html:
         return document
     base = str(request.base_url).rstrip("/")
-    page = templates.TemplateResponse(
+    page = page_templates().TemplateResponse(
         request,
         "landing.html",
         {
@@ -266,7 +278,7 @@ def map_viewer(
         "tilesize": tilesize,
         "dataset_url": url,
     }
-    return templates.TemplateResponse(
+    return page_templates().TemplateResponse(
         request,
         "map.html",
         {"config": config, "static_url": "../../static", "dataset_url": url},
