@@ -21,6 +21,7 @@ from rasterio.io import MemoryFile
 from rasterio.transform import Affine, from_bounds
 
 from titiler.main import create_app
+from titiler.reader import forget_open_datasets
 from titiler.settings import ApiSettings
 
 #: The real rasters shared between projects (never copied into this one).
@@ -62,6 +63,14 @@ GRID_PIXEL = 45.0 / GRID_SIZE
 MERCATOR_TILE = morecantile.Tile(x=2, y=1, z=2)
 #: UTM31WGS84Quad tile covered exactly by the generated EPSG:32631 raster.
 UTM_TILE = morecantile.Tile(x=32, y=48, z=7)
+
+
+@pytest.fixture(autouse=True)
+def fresh_open_datasets() -> None:
+    """Each test starts with no dataset kept open by an earlier one (tests that count opens or
+    change GDAL settings would otherwise see another test's dataset).
+    """
+    forget_open_datasets()
 
 
 def data_path(name: str) -> str:

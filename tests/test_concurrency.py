@@ -3,6 +3,7 @@
 import asyncio
 import inspect
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,7 +11,16 @@ from titiler import concurrency
 from titiler.dependencies import BandParams
 
 
-def test_endpoints_run_on_the_same_pool_thread_across_event_loops() -> None:
+@pytest.fixture
+def one_worker_thread() -> Iterator[None]:
+    """A pool of one thread, as a Lambda instance (one request at a time) only ever starts."""
+    before = concurrency.worker_pool()._max_workers
+    concurrency.configure_worker_threads(1)
+    yield
+    concurrency.configure_worker_threads(before)
+
+
+def test_endpoints_run_on_the_same_pool_thread_across_event_loops(one_worker_thread: None) -> None:
     @concurrency.in_worker_thread
     def where() -> tuple[int | None, str]:
         return threading.get_ident(), threading.current_thread().name

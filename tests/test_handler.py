@@ -235,8 +235,12 @@ def test_invocations_read_on_one_long_lived_thread(
     """Each Lambda invocation is its own event-loop run; reads must still land on a warm thread
     (a fresh one rebuilds GDAL's and PROJ's per-thread state: about 8 ms a tile).
     """
+    from titiler.concurrency import configure_worker_threads, worker_pool
     from titiler.routers import cog_tiles
 
+    # One request at a time, as on Lambda, where the pool never starts a second thread.
+    before = worker_pool()._max_workers
+    configure_worker_threads(1)
     threads: list[threading.Thread] = []
     open_source = cog_tiles.open_source
 
@@ -254,3 +258,4 @@ def test_invocations_read_on_one_long_lived_thread(
     assert len({thread.ident for thread in threads}) == 1
     assert threads[0].name.startswith("titiler-worker")
     assert threads[0].is_alive()
+    configure_worker_threads(before)

@@ -141,7 +141,7 @@ def test_no_cache_control_on_post(client: TestClient, generated: Generated) -> N
         "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 0]]]},
     }
     response = client.post("/cog/statistics", params={"url": generated.uint16}, json=feature)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert "cache-control" not in response.headers
 
 

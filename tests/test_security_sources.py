@@ -23,6 +23,7 @@ import titiler.reader
 import titiler.sources
 from titiler.gdal import GDAL_DEFAULTS, apply_gdal_defaults
 from titiler.main import create_app
+from titiler.reader import forget_open_datasets
 from titiler.settings import ApiSettings
 from titiler.sources import SourcePolicy, is_public_address
 
@@ -597,6 +598,7 @@ def test_sidecar_files_are_not_read(
     def sidecar_read(readdir: str, pam: str) -> bool:
         monkeypatch.setenv("GDAL_DISABLE_READDIR_ON_OPEN", readdir)
         monkeypatch.setenv("GDAL_PAM_ENABLED", pam)
+        forget_open_datasets()  # the settings apply when a dataset is opened
         info = client.get("/cog/info", params={"url": str(source)})
         assert info.status_code == 200, info.text
         return "FROM_SIDECAR" in info.text

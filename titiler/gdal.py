@@ -46,9 +46,9 @@ def apply_gdal_defaults(environ: dict[str, str] | None = None) -> None:
 
 
 @lru_cache(maxsize=1)
-def _clear_cache_function() -> "ctypes._NamedFuncPointer | None":
-    """GDAL's `VSICurlPartialClearCache` from the libgdal this process loaded (rasterio has no
-    binding for it); None where it cannot be found (not Linux, static build).
+def _libgdal() -> "ctypes.CDLL | None":
+    """The libgdal this process loaded (for the functions rasterio has no binding for); None
+    where it cannot be found (not Linux, static build).
     """
     import rasterio._env  # noqa: F401 - loads libgdal
 
@@ -56,13 +56,51 @@ def _clear_cache_function() -> "ctypes._NamedFuncPointer | None":
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "/libgdal" in line}
         for path in sorted(paths):
-            function = ctypes.CDLL(path).VSICurlPartialClearCache
-            function.argtypes = [ctypes.c_char_p]
-            function.restype = None
-            return function
-    except (OSError, AttributeError):
+            return ctypes.CDLL(path)
+    except OSError:
         pass
     return None
+
+
+@lru_cache(maxsize=1)
+def _clear_cache_function() -> "ctypes._NamedFuncPointer | None":
+    """GDAL's `VSICurlPartialClearCache`."""
+    try:
+        function = _libgdal().VSICurlPartialClearCache  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+    function.argtypes = [ctypes.c_char_p]
+    function.restype = None
+    return function
+
+
+@lru_cache(maxsize=1)
+def _error_reset_function() -> "ctypes._NamedFuncPointer | None":
+    """GDAL's `CPLErrorReset`."""
+    try:
+        function = _libgdal().CPLErrorReset  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+    function.argtypes = []
+    function.restype = None
+    return function
+
+
+def can_reset_gdal_error() -> bool:
+    """True where `reset_gdal_error` works (datasets are only kept open where it does)."""
+    return _error_reset_function() is not None
+
+
+def reset_gdal_error() -> None:
+    """Clear this thread's last GDAL error.
+
+    Opening a dataset clears it; a dataset kept open between requests is read without an open,
+    and rasterio would report the error a failed read of another file left behind (a corrupt
+    file's "IReadBlock failed" on the next, valid, file).
+    """
+    function = _error_reset_function()
+    if function is not None:
+        function()
 
 
 def forget_remote_file(path: str) -> None:

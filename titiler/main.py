@@ -14,6 +14,7 @@ from titiler.middleware import (
     RootPathMiddleware,
     SizeLimitMiddleware,
 )
+from titiler.reader import configure_open_datasets
 from titiler.responses import JSONResponse
 from titiler.routers import catalog, cog_images, cog_metadata, cog_tiles, health, viewer
 from titiler.settings import ApiSettings, get_settings
@@ -25,6 +26,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     apply_gdal_defaults()
     configure_worker_threads(settings.worker_threads)
+    configure_open_datasets(settings.open_datasets_per_thread)
     app = FastAPI(
         title=settings.name,
         description=settings.description,

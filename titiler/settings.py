@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from titiler.concurrency import DEFAULT_WORKER_THREADS
 from titiler.demo import DEMO_DIRECTORY
+from titiler.reader import DEFAULT_OPEN_DATASETS
 
 #: Sources allowed when `TITILER_API_ALLOWED_SOURCES` is not set: the embedded demo data and any
 #: public HTTPS or S3 source (private, loopback and metadata addresses stay refused).
@@ -52,6 +53,8 @@ class ApiSettings(BaseSettings):
     max_response_bytes: int = Field(default=4_500_000, ge=1)
     #: Requests that may read and render at once (threads that live as long as the process).
     worker_threads: int = Field(default=DEFAULT_WORKER_THREADS, ge=1, le=1024)
+    #: Datasets each worker thread keeps open between requests (0: open per request).
+    open_datasets_per_thread: int = Field(default=DEFAULT_OPEN_DATASETS, ge=0, le=1024)
 
     @field_validator("cors_origins", "allowed_sources", mode="before")
     @classmethod

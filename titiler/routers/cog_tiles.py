@@ -1,11 +1,11 @@
 """`/cog` tile endpoints: OGC tilesets, tiles, TileJSON and WMTS capabilities."""
 
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 import morecantile
 from fastapi import APIRouter, Path, Query, Request
-from jinja2 import Environment, PackageLoader, select_autoescape
 from morecantile import TileMatrixSet
 from rio_tiler.constants import WGS84_CRS
 from rio_tiler.types import BBox
@@ -30,11 +30,23 @@ from titiler.rendering import ImageFormat, image_response
 from titiler.responses import JSONResponse, XMLResponse
 from titiler.routers.common import TMS, Policy, SourceUrl, check_tile_index, load_tile_matrix_set
 
+if TYPE_CHECKING:
+    import jinja2
+
 router = APIRouter(prefix="/cog", tags=["Cloud Optimized GeoTIFF"])
 
-_templates = Environment(
-    loader=PackageLoader("titiler", "templates"), autoescape=select_autoescape(["xml", "html"])
-)
+
+@functools.cache
+def _wmts_template() -> "jinja2.Template":
+    """The WMTS capabilities template, loaded on first use (Jinja2 stays out of cold starts)."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("titiler", "templates"),
+        autoescape=jinja2.select_autoescape(["xml", "html"]),
+    )
+    return environment.get_template("wmts.xml")
+
 
 ZoomQuery = Annotated[
     int | None, Query(ge=0, le=30, description="Overwrite default zoom level (0 to 30).")
@@ -449,7 +461,7 @@ def wmts(
             )
             crs = f"EPSG:{tms.crs.to_epsg()}" if use_epsg else str(tms.crs.srs)
             matrix_sets.append({"id": tms_id, "crs": crs, "matrices": tms.tileMatrices})
-    content = _templates.get_template("wmts.xml").render(
+    content = _wmts_template().render(
         title=request.app.title,
         self_url=str(request.url),
         layers=layers,
