@@ -40,9 +40,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.source_policy = SourcePolicy(tuple(settings.allowed_sources))
 
+    # Tiles first: FastAPI prepares a router's routes (a pydantic validator per parameter,
+    # about 3 ms a route) the first time a request walks past them, so a cold start whose first
+    # request is a tile or a TileJSON (a map opening) prepares only these six. No two routers
+    # share a path, so the order changes nothing else but the order of the OpenAPI document.
     for router in (
-        cog_metadata.router,
         cog_tiles.router,
+        cog_metadata.router,
         cog_images.router,
         catalog.router,
         health.router,
