@@ -9,12 +9,13 @@ from rio_tiler.colormap import apply_cmap
 from rio_tiler.models import ImageData
 from rio_tiler.profiles import img_profiles
 from rio_tiler.types import ColorMapType
-from rio_tiler.utils import CRS_to_uri, linear_rescale, render
+from rio_tiler.utils import CRS_to_uri, linear_rescale
 from starlette.responses import Response
 
 from titiler.dependencies import RenderParams
+from titiler.encoders import encode_image
 from titiler.errors import BadParameter
-from titiler.png import PngFilter, can_encode_png, encode_png
+from titiler.png import PngFilter
 
 
 class ImageFormat(StrEnum):
@@ -150,28 +151,12 @@ def render_image(
         if image.crs:
             options.setdefault("crs", image.crs)
     add_mask = render_params.add_mask is not False
-    if output_format.driver == "PNG":
-        pixels = _png_pixels(data, mask if add_mask else None)
-        if can_encode_png(pixels):
-            # A colormapped image is a few colours in runs: unfiltered rows compress best.
-            row_filter = PngFilter.none if colormap else PngFilter.sub
-            content = encode_png(
-                pixels, zlevel=int(options.get("zlevel", 6)), row_filter=row_filter
-            )
-            return content, output_format
-    content = render(data, mask if add_mask else None, img_format=output_format.driver, **options)
+    # A colormapped image is a few colours in runs: unfiltered PNG rows compress best.
+    row_filter = PngFilter.none if colormap else PngFilter.sub
+    content = encode_image(
+        data, mask if add_mask else None, output_format.driver, options, row_filter=row_filter
+    )
     return content, output_format
-
-
-def _png_pixels(data: numpy.ndarray, mask: numpy.ndarray | None) -> numpy.ndarray:
-    """The bands rio-tiler's `render` gives GDAL's PNG driver: the data, then the mask as an
-    alpha band (0-255 stretched to 0-65535 for 16-bit data)."""
-    if mask is None:
-        return data
-    alpha = mask
-    if data.dtype == numpy.uint16:
-        alpha = linear_rescale(mask, (0, 255), (0, 65535))
-    return numpy.concatenate((data, alpha.astype(data.dtype)[numpy.newaxis]))
 
 
 def image_headers(image: ImageData) -> dict[str, str]:

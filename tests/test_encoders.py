@@ -1,5 +1,5 @@
-"""The PNG encoder: every image it accepts decodes (with GDAL) to the same pixels, and it runs
-outside the GIL."""
+"""The encoders: JPEG, WebP and JPEG 2000 byte for byte as rio-tiler's `render`; PNG decoding
+(with GDAL) to the same pixels; and all of them leaving the GIL free while they compress."""
 
 import struct
 import threading
@@ -9,8 +9,10 @@ import zlib
 import numpy
 import pytest
 from rasterio.io import MemoryFile
+from rio_tiler.profiles import img_profiles
 from rio_tiler.utils import render
 
+from titiler.encoders import encode_image
 from titiler.png import PngFilter, can_encode_png, encode_png
 
 
@@ -85,7 +87,8 @@ def test_refuses_what_png_cannot_hold(pixels: numpy.ndarray) -> None:
         encode_png(pixels)
 
 
-def test_compression_leaves_the_interpreter_free() -> None:
+@pytest.mark.parametrize("driver", ["PNG", "JPEG", "WEBP"])
+def test_compression_leaves_the_interpreter_free(driver: str) -> None:
     """While one thread compresses a large image, another keeps running Python at a good part
     of its own speed. GDAL's PNG driver through rasterio holds the GIL for most of an encoding
     (measured: the other thread at about a tenth of its speed), which serialises tiles."""
@@ -107,9 +110,52 @@ def test_compression_leaves_the_interpreter_free() -> None:
     counter.start()
     try:
         alone = rate_while(lambda: time.sleep(0.2))
-        during = rate_while(lambda: encode_png(pixels, zlevel=6))
+        during = rate_while(lambda: encode_image(pixels[:3], pixels[3], driver, {}))
     finally:
         done.set()
         counter.join()
     # One core shared by both threads still leaves the counter about half its speed.
     assert during > 0.3 * alone, f"counter at {during / alone:.0%} of its speed while encoding"
+
+
+@pytest.mark.parametrize(
+    "driver,profile,dtype",
+    [
+        ("JPEG", "jpeg", "uint8"),
+        ("WEBP", "webp", "uint8"),
+        ("JP2OpenJPEG", "jp2", "uint8"),
+        ("JP2OpenJPEG", "jp2", "uint16"),
+        ("JP2OpenJPEG", "jp2", "int16"),
+    ],
+)
+@pytest.mark.parametrize("bands", [1, 2, 3])
+@pytest.mark.parametrize("masked", [False, True])
+def test_gdal_formats_are_byte_identical_to_render(
+    driver: str, profile: str, dtype: str, bands: int, masked: bool
+) -> None:
+    ramp = numpy.add.outer(numpy.arange(64), numpy.arange(64)) % 100
+    data = numpy.stack([ramp + 10 * band for band in range(bands)]).astype(dtype)
+    mask = None
+    if masked:
+        mask = numpy.where(numpy.random.default_rng(bands).random((64, 64)) > 0.3, 255, 0)
+        mask = mask.astype("uint8")
+    options = dict(img_profiles.get(profile, {}))
+
+    def outcome(encode) -> bytes | str:  # the bytes, or the error a format refuses with
+        try:
+            return encode()
+        except Exception as error:
+            return type(error).__name__
+
+    ours = outcome(lambda: encode_image(data, mask, driver, options))
+    theirs = outcome(lambda: render(data, mask, img_format=driver, **options))
+    assert ours == theirs
+
+
+def test_png_through_encode_image_matches_render_pixels() -> None:
+    """16-bit data with a mask: the mask becomes a 0-65535 alpha band, as in `render`."""
+    data = (numpy.arange(3 * 32 * 32).reshape(3, 32, 32) * 61).astype("uint16")
+    mask = numpy.where(numpy.arange(32 * 32).reshape(32, 32) % 3 == 0, 0, 255).astype("uint8")
+    ours, _ = _decode(encode_image(data, mask, "PNG", {"zlevel": 6}))
+    theirs, _ = _decode(render(data, mask, img_format="PNG", zlevel=6))
+    numpy.testing.assert_array_equal(ours, theirs)
