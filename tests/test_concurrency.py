@@ -33,6 +33,21 @@ def test_endpoints_run_on_the_same_pool_thread_across_event_loops(one_worker_thr
     assert first[0] != threading.get_ident()
 
 
+def test_worker_threads_keep_one_rasterio_environment(one_worker_thread: None) -> None:
+    """Each pool thread has a rasterio environment for its lifetime, so rasterio calls reuse
+    it instead of building and tearing down GDAL's environment each time."""
+    import rasterio.env
+
+    @concurrency.in_worker_thread
+    def environment() -> int | None:
+        return id(rasterio.env.local._env) if rasterio.env.hasenv() else None
+
+    first = asyncio.run(environment())
+    assert first is not None
+    assert asyncio.run(environment()) == first
+    assert not rasterio.env.hasenv()  # the caller's thread is left alone
+
+
 def test_errors_reach_the_caller() -> None:
     @concurrency.in_worker_thread
     def fail() -> None:
