@@ -1,17 +1,24 @@
-"""CORS, Cache-Control, compression and size limits, through the app and on their own."""
+"""CORS, Cache-Control, compression, size limits and deadlines, through the app and on their own."""
 
 import gzip
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.conftest import Generated, data_path, decode_image, make_app
-from titiler.middleware import CacheControlMiddleware, CompressionMiddleware, SizeLimitMiddleware
+from titiler.middleware import (
+    CacheControlMiddleware,
+    CompressionMiddleware,
+    DeadlineMiddleware,
+    SizeLimitMiddleware,
+)
+from titiler.settings import ApiSettings
 
 CACHE = "public, max-age=3600"
 
@@ -338,3 +345,41 @@ def test_size_limit_errors_carry_cors_headers(generated: Generated) -> None:
         assert response.status_code == 400
         assert response.headers["access-control-allow-origin"] == "*"
         assert "cache-control" not in response.headers
+
+
+class _LambdaContext:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.mark.parametrize(
+    "request_timeout,remaining_ms,limit",
+    [
+        (None, None, None),  # not on Lambda, no setting: no deadline
+        (5.0, None, 5.0),
+        (None, 3000, 2.5),  # the invocation's remaining time less half a second
+        (2.0, 3000, 2.0),
+        (5.0, 3000, 2.5),
+        (None, 200, 0.1),  # almost out of time: still a moment to answer
+    ],
+)
+def test_deadline_limit(
+    request_timeout: float | None, remaining_ms: int | None, limit: float | None
+) -> None:
+    middleware = DeadlineMiddleware(PlainTextResponse("ok"), request_timeout=request_timeout)
+    scope: dict = {"type": "http"}
+    if remaining_ms is not None:
+        scope["aws.context"] = _LambdaContext(remaining_ms)
+    result = middleware.time_limit(scope)
+    if limit is None:
+        assert result is None
+    else:
+        assert result == pytest.approx(limit)
+
+
+def test_request_timeout_must_be_positive() -> None:
+    with pytest.raises(ValidationError, match="request_timeout"):
+        ApiSettings(request_timeout=0)

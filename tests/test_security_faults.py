@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy
 import pytest
@@ -207,6 +208,50 @@ def test_server_slow_after_the_first_answer_then_back(files: Path, short_timeout
         recovered = client.get("/cog/info", params={"url": url})
         assert recovered.status_code == 200, recovered.text
         assert client.get(TILE, params={"url": url}).status_code == 200
+
+
+def test_request_deadline_answers_504_before_a_slow_source_does(files: Path) -> None:
+    """GDAL's reads would wait out their own timeouts (4 s, retried); the request's deadline
+    answers first, with a reason, and the app keeps serving."""
+    behaviour = ServerBehaviour(files / "www", delay=3, delay_after=1)
+    with (
+        serve(behaviour) as base,
+        make_client(files, f"{base}/cogs/", request_timeout=0.5) as client,
+    ):
+        response, elapsed = timed_get(client, TILE, url=f"{base}/cogs/cog.tif")
+        detail = assert_clear_error(response, (504,), elapsed, 2.5)
+        assert "within 0.5 s" in detail
+        assert "cache-control" not in response.headers
+        assert_still_serving(client)
+
+
+def test_request_deadline_from_the_lambda_context(files: Path) -> None:
+    """Through Mangum, the invocation's remaining time (less half a second) is the deadline,
+    so the function answers 504 itself instead of being killed at its timeout."""
+    behaviour = ServerBehaviour(files / "www", delay=3, delay_after=1)
+
+    class Context:
+        function_name = "titiler"
+        memory_limit_in_mb = 1536
+        aws_request_id = "deadline"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:titiler"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 1300
+
+    with serve(behaviour) as base:
+        app = create_app(ApiSettings(allowed_sources=[f"{SHARED_DATA}/", f"{base}/cogs/"]))
+        handler = Mangum(app, lifespan="off")
+        url = f"{base}/cogs/cog.tif"
+        event = _lambda_event("GET", TILE, urlencode({"url": url}), None, {})
+        start = time.monotonic()
+        response = handler(event, Context())
+        elapsed = time.monotonic() - start
+        assert response["statusCode"] == 504, response
+        assert "within 0.8 s" in json.loads(response["body"])["detail"]
+        assert elapsed < 2.5
+        behaviour.delay = 0
+        assert handler(event, Context())["statusCode"] == 200
 
 
 def test_server_without_range_support(files: Path, short_timeouts: float) -> None:

@@ -10,6 +10,7 @@ from titiler.gdal import apply_gdal_defaults
 from titiler.middleware import (
     CacheControlMiddleware,
     CompressionMiddleware,
+    DeadlineMiddleware,
     HeadMiddleware,
     RootPathMiddleware,
     SizeLimitMiddleware,
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(HeadMiddleware)
     app.add_middleware(CacheControlMiddleware, cachecontrol=settings.cachecontrol)
     app.add_middleware(CompressionMiddleware)
+    app.add_middleware(DeadlineMiddleware, request_timeout=settings.request_timeout)
     app.add_middleware(
         SizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

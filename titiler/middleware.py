@@ -1,6 +1,9 @@
-"""ASGI middleware: Cache-Control, JSON/text compression, request and response size limits."""
+"""ASGI middleware: Cache-Control, JSON/text compression, request and response size limits,
+request deadlines."""
 
+import asyncio
 import gzip
+import logging
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -8,6 +11,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from titiler.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
 
 _COMPRESSIBLE = ("application/json", "application/geo+json", "application/xml", "text/")
 _MINIMUM_COMPRESS_SIZE = 500
@@ -195,3 +200,55 @@ class HeadMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class DeadlineMiddleware:
+    """Answer 504 with a JSON `detail` when a request runs out of time.
+
+    The limit is `request_timeout` seconds when set, and on Lambda never later than the
+    invocation's remaining time less `lambda_margin` (Mangum puts the invocation context in
+    `scope["aws.context"]`). Without it, a source that answers slowly on every read can outlast
+    the function: Lambda then kills the invocation and API Gateway answers a bare 502/504 with
+    no reason. The read itself cannot be interrupted; its thread finishes (GDAL's own HTTP
+    timeouts bound it) and its result is dropped.
+    """
+
+    def __init__(
+        self, app: ASGIApp, request_timeout: float | None, lambda_margin: float = 0.5
+    ) -> None:
+        self.app = app
+        self.request_timeout = request_timeout
+        self.lambda_margin = lambda_margin
+
+    def time_limit(self, scope: Scope) -> float | None:
+        """Seconds this request may take, or None for no limit."""
+        limits = [self.request_timeout] if self.request_timeout else []
+        context = scope.get("aws.context")
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining):
+            limits.append(max(remaining() / 1000 - self.lambda_margin, 0.1))
+        return min(limits) if limits else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.time_limit(scope) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, tracking_send), limit)
+        except TimeoutError:
+            logger.warning("%s %s: no answer within %.1f s", scope["method"], scope["path"], limit)
+            if started:  # part of the answer is out: nothing sound can follow it
+                return
+            detail = (
+                f"The request did not finish within {limit:.1f} s: the source answers too "
+                "slowly. Try again, or ask for a smaller image."
+            )
+            await JSONResponse({"detail": detail}, status_code=504)(scope, receive, send)

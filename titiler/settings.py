@@ -51,6 +51,9 @@ class ApiSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     #: Largest response body, in bytes, before base64 (Lambda answers at most 6 MB after base64).
     max_response_bytes: int = Field(default=4_500_000, ge=1)
+    #: Seconds a request may take before it is answered 504 (none: no limit of its own). On
+    #: Lambda the function's remaining time, less half a second, limits it as well.
+    request_timeout: float | None = Field(default=None, gt=0)
     #: Requests that may read and render at once (threads that live as long as the process).
     worker_threads: int = Field(default=DEFAULT_WORKER_THREADS, ge=1, le=1024)
     #: Datasets each worker thread keeps open between requests (0: open per request).
