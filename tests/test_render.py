@@ -451,3 +451,15 @@ def test_lint_reports_errors_and_warnings(monkeypatch: pytest.MonkeyPatch) -> No
         "    Type: AWS::Logs::LogGroup\n    DependsOn: TilerFunction\n",
     )
     assert [finding.split()[0] for finding in render.lint(broken)] == ["E3034", "W3005"]
+
+
+def test_function_gdal_defaults_agree_with_the_apps_own() -> None:
+    """The function environment (render.py) and the app's process defaults (titiler/gdal.py)
+    give every GDAL option they both set the same value."""
+    from titiler.gdal import GDAL_DEFAULTS as APP_DEFAULTS
+
+    shared = set(render.GDAL_DEFAULTS) & set(APP_DEFAULTS)
+    assert "CPL_VSIL_CURL_CHUNK_SIZE" in shared
+    assert {key: render.GDAL_DEFAULTS[key] for key in shared} == {
+        key: APP_DEFAULTS[key] for key in shared
+    }
