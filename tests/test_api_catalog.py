@@ -5,10 +5,15 @@ from typing import Any
 import morecantile
 import numpy
 import pytest
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from rio_tiler.colormap import cmap
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 from tests.conftest import decode_image
+from titiler.main import create_app
+from titiler.responses import JSONResponse
 
 #: Every endpoint of the TiTiler-compatible API, with its method.
 ENDPOINTS = {
@@ -301,3 +306,16 @@ def test_viridis_json_matches_rio_tiler(client: TestClient) -> None:
     for key in (0, 100, 255):
         assert colormap[str(key)] == list(map(int, expected[key]))
     assert numpy.array(list(colormap.values())).shape == (256, 4)
+
+
+def test_every_route_answers_json_with_the_apps_response_class() -> None:
+    """Routes join the app's router directly (main.py), so the app-wide default response class
+    does not reach them: each router must set titiler's JSONResponse (NaN/Inf as null)."""
+    routes = [route for route in create_app().routes if isinstance(route, APIRoute)]
+    assert len(routes) > 20
+    for route in routes:
+        response_class = route.response_class
+        if isinstance(response_class, DefaultPlaceholder):
+            response_class = response_class.value
+        if issubclass(response_class, StarletteJSONResponse):
+            assert issubclass(response_class, JSONResponse), (route.path, response_class)

@@ -16,7 +16,7 @@ from titiler.rendering import ImageFormat
 from titiler.responses import JSONResponse
 from titiler.routers.common import TileMatrixSetId, load_tile_matrix_set
 
-router = APIRouter()
+router = APIRouter(default_response_class=JSONResponse)
 
 FormatQuery = Annotated[
     str | None, Query(description="Response format: json, or an image format for a colormap.")

@@ -23,10 +23,13 @@ from titiler.dependencies import (
 from titiler.errors import BadParameter
 from titiler.reader import check_indexes, open_source
 from titiler.rendering import ImageFormat, image_response
+from titiler.responses import JSONResponse
 from titiler.routers.cog_tiles import _IMAGE_RESPONSES
 from titiler.routers.common import Policy, Settings, SourceUrl, check_output_size, default_part_size
 
-router = APIRouter(prefix="/cog", tags=["Cloud Optimized GeoTIFF"])
+router = APIRouter(
+    prefix="/cog", tags=["Cloud Optimized GeoTIFF"], default_response_class=JSONResponse
+)
 
 FormatQuery = Annotated[ImageFormat | None, Query(description="Output image format.")]
 FormatPath = Annotated[ImageFormat, Path(description="Output image format.")]

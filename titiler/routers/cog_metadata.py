@@ -26,7 +26,9 @@ from titiler.reader import check_indexes, open_source
 from titiler.responses import GeoJSONResponse, JSONResponse
 from titiler.routers.common import Policy, Settings, SourceUrl, check_output_size, default_part_size
 
-router = APIRouter(prefix="/cog", tags=["Cloud Optimized GeoTIFF"])
+router = APIRouter(
+    prefix="/cog", tags=["Cloud Optimized GeoTIFF"], default_response_class=JSONResponse
+)
 
 CrsQuery = Annotated[str | None, Query(description="Coordinate Reference System.")]
 CoordCrsQuery = Annotated[

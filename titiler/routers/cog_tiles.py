@@ -33,7 +33,9 @@ from titiler.routers.common import TMS, Policy, SourceUrl, check_tile_index, loa
 if TYPE_CHECKING:
     import jinja2
 
-router = APIRouter(prefix="/cog", tags=["Cloud Optimized GeoTIFF"])
+router = APIRouter(
+    prefix="/cog", tags=["Cloud Optimized GeoTIFF"], default_response_class=JSONResponse
+)
 
 
 @functools.cache

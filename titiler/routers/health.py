@@ -9,7 +9,7 @@ from titiler import __version__
 from titiler.concurrency import in_worker_thread
 from titiler.responses import JSONResponse
 
-router = APIRouter(tags=["Health Check"])
+router = APIRouter(tags=["Health Check"], default_response_class=JSONResponse)
 
 
 @router.get("/healthz", response_class=JSONResponse, summary="Health check.")

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from titiler.concurrency import in_worker_thread
 from titiler.demo import DEMO_ELEVATION_RANGE, demo_path
+from titiler.responses import JSONResponse
 from titiler.routers.common import TMS, Settings, SourceUrl
 
 #: Vendored Leaflet and the viewer's own script and style; mount it at `/static`.
@@ -62,7 +63,7 @@ def page_templates() -> "Jinja2Templates":
     )
 
 
-router = APIRouter(tags=["Viewer"])
+router = APIRouter(tags=["Viewer"], default_response_class=JSONResponse)
 
 
 def static_files() -> StaticFiles:
