@@ -45,7 +45,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # FastAPI prepares a route (a pydantic validator per parameter, about 3 ms a route) when
     # its module declares it, and prepares an included router's routes a second time on the
     # first request that walks past them (17 ms of a cold start for six routes). No two routers
-    # share a path. Each router sets this app's JSONResponse as its default itself.
+    # share a path. Each router sets this app's JSONResponse as its default itself, and
+    # `app.dependency_overrides` does not reach these routes: tests inject settings through
+    # `create_app(settings)`.
     for router in (
         cog_tiles.router,
         cog_metadata.router,
