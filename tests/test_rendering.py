@@ -6,6 +6,7 @@ import numpy
 import pytest
 from rasterio.crs import CRS
 from rasterio.transform import from_bounds
+from rio_tiler.colormap import apply_cmap, cmap
 from rio_tiler.models import ImageData
 
 from tests.conftest import decode_image, decode_npy
@@ -14,6 +15,7 @@ from titiler.rendering import (
     ImageFormat,
     _mask_to_uint8,
     _rescale_to_uint8,
+    apply_colormap,
     image_headers,
     image_response,
     render_image,
@@ -304,3 +306,43 @@ def test_image_response_uses_the_dataset_colormap_unless_one_is_asked() -> None:
         image(data), ImageFormat.png, RenderParams(colormap='{"1": "#ffffff"}'), dataset_colormap
     )
     assert decode_image(bytes(asked.body)).data[:, 0, 0].tolist() == [255, 255, 255]
+
+
+@pytest.mark.parametrize("name", sorted(cmap.list()))
+def test_apply_colormap_equals_rio_tiler_for_every_named_colormap(name: str) -> None:
+    data = numpy.random.default_rng(len(name)).integers(0, 255, (1, 64, 48), "uint8", True)
+    colormap = cmap.get(name)
+    ours, theirs = apply_colormap(data, colormap), apply_cmap(data, colormap)
+    for our_band, their_band in zip(ours, theirs, strict=True):
+        assert our_band.dtype == their_band.dtype
+        numpy.testing.assert_array_equal(our_band, their_band)
+    assert ours[0].flags.c_contiguous
+
+
+@pytest.mark.parametrize(
+    "data,colormap",
+    [
+        # fewer than 256 entries (discrete), a float key, 16-bit data, two bands, intervals
+        (numpy.array([[[1, 2], [3, 9]]], "uint8"), {1: (255, 0, 0, 255), 3: (0, 0, 255, 255)}),
+        (
+            numpy.array([[[1, 2]]], "uint8"),
+            {**{i: (i, i, i, 255) for i in range(255)}, 2.5: (1, 1, 1, 1)},
+        ),
+        (numpy.array([[[1, 300]]], "uint16"), {i: (i, 0, 0, 255) for i in range(256)}),
+        (numpy.zeros((2, 2, 2), "uint8"), {i: (i, 0, 0, 255) for i in range(256)}),
+        (numpy.array([[[1.5, 7.0]]]), [((0, 5), (255, 0, 0, 255)), ((5, 10), (0, 255, 0, 255))]),
+    ],
+)
+def test_apply_colormap_other_cases_go_to_rio_tiler(data: numpy.ndarray, colormap: Any) -> None:
+    def outcome(function: Any) -> Any:
+        try:
+            return function(data, colormap)
+        except Exception as error:  # the same refusal (two bands)
+            return type(error).__name__
+
+    ours, theirs = outcome(apply_colormap), outcome(apply_cmap)
+    if isinstance(theirs, str):
+        assert ours == theirs
+    else:
+        for our_band, their_band in zip(ours, theirs, strict=True):
+            numpy.testing.assert_array_equal(our_band, their_band)
