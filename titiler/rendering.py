@@ -116,8 +116,14 @@ def apply_colormap(
         and len(colormap) == 256
         and all(type(value) is int and 0 <= value < 256 for value in colormap)
     ):
-        # (4, 256): one row per band; the keys were just checked to be ints in 0..255.
-        table = numpy.ascontiguousarray(make_lut(cast(GDALColorMapType, colormap)).T)
+        # The table as (4, 256), one row per band, built like rio-tiler's `make_lut` (values
+        # cast to 8 bits) but in one array operation: the keys are every int of 0..255.
+        colors = numpy.array(list(colormap.values()))
+        if colors.shape == (256, 4):
+            table = numpy.zeros((4, 256), dtype=numpy.uint8)
+            table[:, numpy.fromiter(colormap, dtype=numpy.intp, count=256)] = colors.T
+        else:
+            table = numpy.ascontiguousarray(make_lut(cast(GDALColorMapType, colormap)).T)
         bands = numpy.empty((4, *data.shape[1:]), dtype=numpy.uint8)
         for band in range(4):
             numpy.take(table[band], data[0], out=bands[band])
