@@ -62,10 +62,11 @@ def _enter_thread_gdal_environment() -> None:
     """Open a rasterio environment for the thread's lifetime.
 
     Without one, every `rasterio.open`, `shutil.copy` and warp call builds a GDAL environment
-    and tears it down again (`defenv`/`delenv`, under the GIL: about 5% of the interpreter time
-    of a JPEG tile under load, measured with `py-spy record --gil`). rasterio keeps its
-    environment per thread, and calls made inside one reuse it. Options still come from the
-    process environment (titiler.gdal), as they do without it.
+    and tears it down again (under the GIL: about 5% of the interpreter time of a JPEG tile
+    under load, measured with `py-spy record --gil`). rasterio keeps its environment per
+    thread: inside one, warp calls use it as it is and `open`/`copy` only layer a light nested
+    environment on it. Options still come from the process environment (titiler.gdal), as
+    they do without it.
     """
     import rasterio
 

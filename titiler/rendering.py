@@ -1,14 +1,14 @@
 """Turning rio-tiler `ImageData` into encoded image responses."""
 
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import numpy
 from rasterio.dtypes import dtype_ranges
-from rio_tiler.colormap import apply_cmap, make_lut
+from rio_tiler.colormap import apply_cmap
 from rio_tiler.models import ImageData
 from rio_tiler.profiles import img_profiles
-from rio_tiler.types import ColorMapType, GDALColorMapType
+from rio_tiler.types import ColorMapType
 from rio_tiler.utils import CRS_to_uri, linear_rescale
 from starlette.responses import Response
 
@@ -116,18 +116,16 @@ def apply_colormap(
         and len(colormap) == 256
         and all(type(value) is int and 0 <= value < 256 for value in colormap)
     ):
-        # The table as (4, 256), one row per band, built like rio-tiler's `make_lut` (values
-        # cast to 8 bits) but in one array operation: the keys are every int of 0..255.
         colors = numpy.array(list(colormap.values()))
         if colors.shape == (256, 4):
+            # The table as (4, 256), one row per band, as rio-tiler's `make_lut` builds it
+            # (values cast to 8 bits) in one array operation: the keys are every int of 0..255.
             table = numpy.zeros((4, 256), dtype=numpy.uint8)
             table[:, numpy.fromiter(colormap, dtype=numpy.intp, count=256)] = colors.T
-        else:
-            table = numpy.ascontiguousarray(make_lut(cast(GDALColorMapType, colormap)).T)
-        bands = numpy.empty((4, *data.shape[1:]), dtype=numpy.uint8)
-        for band in range(4):
-            numpy.take(table[band], data[0], out=bands[band])
-        return bands[:3], bands[3]
+            bands = numpy.empty((4, *data.shape[1:]), dtype=numpy.uint8)
+            for band in range(4):
+                numpy.take(table[band], data[0], out=bands[band])
+            return bands[:3], bands[3]
     return apply_cmap(data, colormap)
 
 
